@@ -1,0 +1,55 @@
+# livecast: `make run` starts the server on defaults, `make test` runs every check.
+# Both set up what they need: Debian packages (ffmpeg, rtmpdump) and a virtualenv in .venv/.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEBS   := ffmpeg rtmpdump
+ARGS   ?=
+
+.PHONY: run test lint typecheck unit integration bench bench-quick clean deps venv
+
+run: venv
+	$(BIN)/livecast serve $(ARGS)
+
+test: venv lint typecheck
+	$(BIN)/pytest -q
+
+lint: venv
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: venv
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+integration: venv
+	$(BIN)/pytest -q tests/integration
+
+bench: venv
+	$(BIN)/python -m benchmarks.run $(ARGS)
+
+bench-quick: venv
+	$(BIN)/python -m benchmarks.run --quick $(ARGS)
+
+venv: .stamp-debs $(VENV)/.stamp
+
+.stamp-debs:
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	@touch $@
+
+$(VENV)/.stamp: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+clean:
+	rm -rf $(VENV) .stamp-* .pytest_cache .mypy_cache .ruff_cache
