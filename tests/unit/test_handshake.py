@@ -314,6 +314,14 @@ def test_digest_client_falls_back_to_echo(version: bytes) -> None:
     assert client.complete and not client.server_digest_valid
 
 
+def test_zero_version_s1_means_plain_even_with_a_digest() -> None:
+    """librtmp's rule: S1 version byte zero = plain server, whatever the random holds."""
+    client = ClientHandshake(RANDOM)
+    s1 = bytearray(b"\x00\x00\x00\x09" + b"\x00" * 4 + pattern(15, 1528))
+    ref_sign(s1, 1, FMS_KEY[:36])
+    assert client.receive_data(b"\x03" + bytes(s1)) == bytes(s1)
+
+
 @pytest.mark.parametrize("digest", [True, False])
 def test_client_and_server_in_memory(digest: bool) -> None:
     client = ClientHandshake(pattern(21, 3072), digest=digest, uptime_ms=77)
@@ -436,6 +444,9 @@ def test_constructor_checks() -> None:
         ServerHandshake(RANDOM, server_version=b"\x00\x01\x02\x03")
     with pytest.raises(ValueError, match="server_version"):
         ServerHandshake(RANDOM, server_version=b"\x01")
+    with pytest.raises(ValueError, match="client_version"):
+        ClientHandshake(RANDOM, client_version=b"\x00\x00\x00\x00")
+    ClientHandshake(RANDOM, digest=False, client_version=b"\x00\x00\x00\x00")  # unused
 
 
 # -- property tests --------------------------------------------------------------------

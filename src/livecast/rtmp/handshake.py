@@ -272,6 +272,7 @@ class ClientHandshake:
         self._digest = digest
         self._c1_digest: bytes | None = None
         if digest:
+            _check_version(client_version, "client_version")
             self._c1 = make_digest_packet(uptime_ms, client_version, self._random, 1, FP_KEY_TEXT)
             offset = digest_offset(self._c1, 1)
             self._c1_digest = self._c1[offset : offset + DIGEST_SIZE]
