@@ -1,0 +1,234 @@
+"""One live stream: its publisher, its state for late joiners and its subscribers."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+from livecast.hub.frame import AUDIO, DATA, VIDEO, Frame
+from livecast.hub.subscriber import Flusher, Group, Subscriber
+from livecast.media import script
+from livecast.media.tags import classify_audio, classify_video
+from livecast.rtmp.errors import ProtocolError
+
+_WRAP = 1 << 32
+
+
+class Timeline:
+    """Maps a publisher's 32-bit timestamps onto the stream's own timeline.
+
+    The stream's timeline starts at 0 and keeps increasing across publisher sessions,
+    so players that stay through a restart see timestamps that never go back. The
+    publisher's counter may wrap after 49.7 days; it is unwrapped to the value nearest
+    the previous one.
+    """
+
+    def __init__(self) -> None:
+        self.last_out = -1
+        self._base_in: int | None = None
+        self._base_out = 0
+        self._last_in = 0
+
+    def new_session(self) -> None:
+        self._base_in = None
+        self._base_out = self.last_out + 1
+
+    def map(self, ts: int) -> int:
+        if self._base_in is None:
+            self._base_in = self._last_in = ts
+        else:
+            ext = (self._last_in & ~0xFFFFFFFF) | ts
+            if ext - self._last_in > 0x7FFFFFFF:
+                ext -= _WRAP
+            elif self._last_in - ext > 0x7FFFFFFF:
+                ext += _WRAP
+            self._last_in = ts = ext
+        out = self._base_out + max(0, ts - self._base_in)
+        if out > self.last_out:
+            self.last_out = out
+        return out
+
+
+class Stream:
+    """A publisher's frames fanned out to subscribers, grouped by wire form."""
+
+    def __init__(
+        self,
+        app: str,
+        name: str,
+        flusher: Flusher,
+        *,
+        gop_cache: bool = True,
+        gop_cache_max_bytes: int = 32 * 1024 * 1024,
+    ) -> None:
+        self.app = app
+        self.name = name
+        self.flusher = flusher
+        self.gop_cache_enabled = gop_cache
+        self.gop_cache_max_bytes = gop_cache_max_bytes
+        self.publisher: object | None = None
+        self.timeline = Timeline()
+        self.metadata: Frame | None = None
+        self.video_header: Frame | None = None
+        self.audio_header: Frame | None = None
+        self.gop: list[Frame] = []
+        self.gop_bytes = 0
+        self.has_video = False
+        self.has_audio = False
+        self.groups: dict[Hashable, Group] = {}
+        self.subscribers: set[Subscriber] = set()
+        self.bytes_in = 0
+        self.frames_in = 0
+        self.sessions = 0  # how many publisher sessions this stream has had
+
+    @property
+    def path(self) -> str:
+        return f"{self.app}/{self.name}"
+
+    @property
+    def live(self) -> bool:
+        return self.publisher is not None
+
+    # -- publisher side -----------------------------------------------------------------
+
+    def start_publishing(self, publisher: object) -> None:
+        self.publisher = publisher
+        self.sessions += 1
+        self.timeline.new_session()
+        # A new session may change codecs: old headers and GOP no longer apply.
+        self.metadata = self.video_header = self.audio_header = None
+        self._clear_gop()
+        self.has_video = self.has_audio = False
+        for sub in list(self.subscribers):
+            sub.on_publish(self.name)
+
+    def stop_publishing(self) -> None:
+        self.flush()
+        self.publisher = None
+        self._clear_gop()
+        for sub in list(self.subscribers):
+            sub.on_unpublish(self.name)
+
+    def publish(self, type_id: int, timestamp: int, payload: bytes) -> Frame | None:
+        """Take one message from the publisher; returns the frame sent (None if dropped)."""
+        self.bytes_in += len(payload)
+        self.frames_in += 1
+        ts = self.timeline.map(timestamp)
+        if type_id == VIDEO:
+            info = classify_video(payload)
+            frame = Frame(VIDEO, ts, payload, keyframe=info.keyframe, header=info.sequence_header)
+            self.has_video = True
+            if info.sequence_header:
+                self.video_header = frame
+            elif info.keyframe:
+                self._clear_gop()
+        elif type_id == AUDIO:
+            ainfo = classify_audio(payload)
+            frame = Frame(AUDIO, ts, payload, header=ainfo.sequence_header)
+            self.has_audio = True
+            if ainfo.sequence_header:
+                self.audio_header = frame
+        elif type_id == DATA:
+            meta = script.strip_set_data_frame(payload)
+            if meta is not None:
+                frame = Frame(DATA, ts, meta, header=True)
+                self.metadata = frame  # keep the latest only (GStreamer repeats it)
+            elif script.is_metadata(payload):
+                frame = self.metadata = Frame(DATA, ts, payload, header=True)
+            else:
+                frame = Frame(DATA, ts, payload)
+        else:
+            raise ProtocolError(f"message type {type_id} is not media")
+        # The GOP cache holds audio and video since the last keyframe; data messages
+        # (onTextData, cue points) are moments, not state: late joiners don't get old ones.
+        if (
+            self.gop_cache_enabled
+            and type_id != DATA
+            and not frame.header
+            and (frame.keyframe or self.gop)
+        ):
+            self.gop.append(frame)
+            self.gop_bytes += len(frame.payload)
+            if self.gop_bytes > self.gop_cache_max_bytes:
+                self._clear_gop()  # a GOP too long to cache: late joiners wait
+        for group in self.groups.values():
+            group.push(frame)
+        return frame
+
+    def _clear_gop(self) -> None:
+        self.gop = []
+        self.gop_bytes = 0
+
+    # -- subscriber side ---------------------------------------------------------------
+
+    def state_frames(self) -> list[Frame]:
+        """What a joining subscriber needs before live frames: metadata, sequence
+        headers and the GOP since the last keyframe."""
+        frames = [f for f in (self.metadata, self.video_header, self.audio_header) if f]
+        return frames + self.gop
+
+    def add_subscriber(self, sub: Subscriber) -> None:
+        """Attach and send the state burst at once (no merge window for it)."""
+        self.subscribers.add(sub)
+        self._join_group(sub)
+        self._send_state(sub)
+
+    def _join_group(self, sub: Subscriber) -> None:
+        group = self.groups.get(sub.key)
+        if group is None:
+            group = self.groups[sub.key] = Group(sub.key, sub.encode, self.flusher)
+        group.add(sub)
+
+    def _send_state(self, sub: Subscriber) -> None:
+        if not self.live:
+            return
+        key = sub.key
+        data = [f.wire(key, sub.encode) for f in self.state_frames() if sub.wants(f)]
+        if data:
+            sub.sink.writelines(data)
+            sub.bytes_out += sum(map(len, data))
+
+    def remove_subscriber(self, sub: Subscriber) -> None:
+        self.subscribers.discard(sub)
+        group = sub.group
+        if group is not None:
+            group.remove(sub)
+            if not len(group):
+                self.groups.pop(group.key, None)
+
+    def set_filter(self, sub: Subscriber, *, audio: bool, video: bool) -> None:
+        """receiveAudio / receiveVideo: move the subscriber to the matching group."""
+        if (sub.audio, sub.video) == (audio, video):
+            return
+        self.remove_subscriber(sub)
+        sub.audio, sub.video = audio, video
+        self.subscribers.add(sub)
+        if not sub.paused:
+            self._join_group(sub)
+            if video:
+                sub.waiting = True  # resume video at a keyframe, not mid-GOP
+                group = sub.group
+                if group is not None:
+                    group.subs.remove(sub)
+                    group.waiting.append(sub)
+
+    def pause(self, sub: Subscriber, paused: bool) -> None:
+        if sub.paused == paused:
+            return
+        sub.paused = paused
+        if paused:
+            group = sub.group
+            if group is not None:
+                group.remove(sub)
+                if not len(group):
+                    self.groups.pop(group.key, None)
+        else:
+            self._join_group(sub)
+            self._send_state(sub)
+
+    def flush(self) -> None:
+        for group in self.groups.values():
+            group.flush()
+
+    @property
+    def idle(self) -> bool:
+        return self.publisher is None and not self.subscribers

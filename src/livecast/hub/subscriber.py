@@ -1,0 +1,194 @@
+"""Subscribers and the groups that share their wire bytes.
+
+Subscribers that need the same wire form of a frame (same output kind, chunk size,
+message stream id and media filter) form a ``Group``. A frame is encoded once per group
+and appended once to the group's pending list; at flush time every subscriber of the
+group gets the whole list in one ``writelines``. Per message there is no per-subscriber
+work at all; per flush there is one write call and one buffer-size check per subscriber.
+
+A subscriber whose transport buffer exceeds its bound leaves the group and waits for
+the next video keyframe (dropping audio too, so sound never runs ahead of the picture);
+it rejoins at that keyframe once its buffer has drained.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable
+from typing import Protocol
+
+from livecast.hub.frame import AUDIO, VIDEO, Frame
+
+
+class Sink(Protocol):
+    """Where a subscriber's bytes go: an asyncio transport fits."""
+
+    def write(self, data: bytes) -> None: ...
+    def writelines(self, data: Iterable[bytes]) -> None: ...
+    def get_write_buffer_size(self) -> int: ...
+    def is_closing(self) -> bool: ...
+
+
+Encoder = Callable[[Frame], bytes]
+
+
+class Subscriber:
+    """One viewer of a stream. Outputs subclass it to hear about publisher changes."""
+
+    def __init__(
+        self,
+        sink: Sink,
+        key: Hashable,
+        encode: Encoder,
+        *,
+        queue_bytes: int = 4 * 1024 * 1024,
+        audio: bool = True,
+        video: bool = True,
+    ) -> None:
+        self.sink = sink
+        self.base_key = key
+        self.encode = encode
+        self.queue_bytes = queue_bytes
+        self.audio = audio
+        self.video = video
+        self.paused = False
+        self.group: Group | None = None
+        self.start = 0  # index into the group's pending list where this subscriber begins
+        self.waiting = False  # congested: dropping until the next keyframe
+        self.bytes_out = 0
+        self.drops = 0  # how many times it fell behind
+
+    @property
+    def key(self) -> Hashable:
+        return (self.base_key, self.audio, self.video)
+
+    def wants(self, frame: Frame) -> bool:
+        t = frame.type_id
+        return (self.audio or t != AUDIO) and (self.video or t != VIDEO)
+
+    # Hooks for outputs ----------------------------------------------------------------
+
+    def on_publish(self, stream_name: str) -> None:
+        """A publisher started on the stream (players waiting or resuming)."""
+
+    def on_unpublish(self, stream_name: str) -> None:
+        """The publisher left; the subscriber stays attached for the next one."""
+
+    def on_close(self) -> None:
+        """The stream is gone for good (server shutdown)."""
+
+
+class Group:
+    """Subscribers that receive byte-identical data; see the module docstring."""
+
+    __slots__ = ("encode", "flusher", "key", "pending", "pending_bytes", "subs", "waiting")
+
+    def __init__(self, key: Hashable, encode: Encoder, flusher: Flusher) -> None:
+        self.key = key
+        self.encode = encode
+        self.flusher = flusher
+        self.subs: list[Subscriber] = []
+        self.waiting: list[Subscriber] = []
+        self.pending: list[bytes] = []
+        self.pending_bytes = 0
+
+    def add(self, sub: Subscriber) -> None:
+        sub.group = self
+        sub.start = len(self.pending)  # what is pending now came before its burst
+        sub.waiting = False
+        self.subs.append(sub)
+
+    def remove(self, sub: Subscriber) -> None:
+        if sub in self.subs:
+            self.subs.remove(sub)
+        elif sub in self.waiting:
+            self.waiting.remove(sub)
+        sub.group = None
+
+    def __len__(self) -> int:
+        return len(self.subs) + len(self.waiting)
+
+    def push(self, frame: Frame) -> None:
+        if self.waiting and frame.keyframe:
+            self._readmit()
+        if not self.subs:
+            return
+        data = frame.wire(self.key, self.encode)
+        if not self.pending:
+            self.flusher.mark(self)
+        self.pending.append(data)
+        self.pending_bytes += len(data)
+
+    def _readmit(self) -> None:
+        still = []
+        for sub in self.waiting:
+            if sub.sink.get_write_buffer_size() <= sub.queue_bytes // 2:
+                sub.waiting = False
+                sub.start = len(self.pending)
+                self.subs.append(sub)
+            else:
+                still.append(sub)
+        self.waiting = still
+
+    def flush(self) -> None:
+        pending = self.pending
+        if not pending:
+            return
+        size = self.pending_bytes
+        self.pending = []
+        self.pending_bytes = 0
+        congested: list[Subscriber] | None = None
+        for sub in self.subs:
+            sink = sub.sink
+            if sub.start:
+                part = pending[sub.start :]
+                sink.writelines(part)
+                sub.bytes_out += sum(map(len, part))
+                sub.start = 0
+            else:
+                sink.writelines(pending)
+                sub.bytes_out += size
+            if sink.get_write_buffer_size() > sub.queue_bytes:
+                if congested is None:
+                    congested = []
+                congested.append(sub)
+        if congested:
+            for sub in congested:
+                self.subs.remove(sub)
+                sub.waiting = True
+                sub.drops += 1
+                self.waiting.append(sub)
+
+
+class Flusher:
+    """Decides when groups write: every loop turn (real-time) or on one shared timer
+    every ``merge_ms`` (low-cost). ``schedule_soon`` and ``schedule_later`` are the event
+    loop's ``call_soon`` and ``call_later``, passed in so the hub stays loop-agnostic."""
+
+    def __init__(
+        self,
+        schedule_soon: Callable[[Callable[[], None]], object],
+        schedule_later: Callable[[float, Callable[[], None]], object],
+        merge_ms: int = 0,
+    ) -> None:
+        self._soon = schedule_soon
+        self._later = schedule_later
+        self.merge_ms = merge_ms
+        self._dirty: list[Group] = []
+        self._scheduled = False
+        self.flushes = 0
+
+    def mark(self, group: Group) -> None:
+        self._dirty.append(group)
+        if not self._scheduled:
+            self._scheduled = True
+            if self.merge_ms:
+                self._later(self.merge_ms / 1000.0, self.flush)
+            else:
+                self._soon(self.flush)
+
+    def flush(self) -> None:
+        self._scheduled = False
+        dirty, self._dirty = self._dirty, []
+        self.flushes += 1
+        for group in dirty:
+            group.flush()

@@ -1,0 +1,54 @@
+"""The HTTP listener (aiohttp) on the same event loop as RTMP.
+
+Browser delivery (HTTP-FLV, WebSocket-FLV, HLS) and the control API mount their routes
+on this application.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from livecast.config import Config
+from livecast.hub.registry import Hub
+
+
+def stream_view(hub: Hub) -> list[dict[str, object]]:
+    return [
+        {
+            "app": s.app,
+            "name": s.name,
+            "live": s.live,
+            "subscribers": len(s.subscribers),
+            "bytes_in": s.bytes_in,
+            "frames_in": s.frames_in,
+            "sessions": s.sessions,
+        }
+        for s in hub
+    ]
+
+
+class HttpServer:
+    def __init__(self, hub: Hub, config: Config) -> None:
+        self.hub = hub
+        self.config = config
+        self.app = web.Application()
+        self.app.router.add_get("/api/v1/streams", self._streams)
+        self._runner: web.AppRunner | None = None
+
+    async def _streams(self, request: web.Request) -> web.Response:
+        return web.json_response({"streams": stream_view(self.hub)})
+
+    async def start(self, host: str, port: int) -> tuple[str, int]:
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port, reuse_address=True)
+        await site.start()
+        server = site._server
+        assert server is not None
+        sockets = getattr(server, "sockets", None) or []
+        name = sockets[0].getsockname() if sockets else (host, port)
+        return str(name[0]), int(name[1])
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
