@@ -313,14 +313,18 @@ def _record_path(text: str) -> str | None:
 def _redis_url(text: str) -> str | None:
     if not text:
         return None
-    return _url(("redis", "rediss"))(text) if not text.startswith("unix://") else None
+    if text.startswith("unix://") or _url(("redis", "rediss"))(text) is None:
+        return None
+    return "a redis://, rediss:// or unix:// URL"
 
 
 def _host_port(text: str) -> str | None:
     if not text:
         return None
     host, sep, port = text.rpartition(":")
-    ok = sep and _host(host) is None and port.isdigit() and 1 <= int(port) <= 65535
+    ok = (
+        sep and _host(host) is None and re.fullmatch("[0-9]{1,5}", port) and 1 <= int(port) <= 65535
+    )
     return None if ok else '"HOST:PORT" (e.g. "10.0.0.5:1935")'
 
 
@@ -637,12 +641,11 @@ def parse_mix(name: str, data: object, path: str = "") -> MixConfig:
         raise ConfigError(
             path or "name", f"expected a mix name of letters, digits, '_' or '-', got {_show(name)}"
         )
-    if isinstance(data, dict) and "name" in data:
+    if not isinstance(data, dict):
+        raise ConfigError(path or "body", f"expected a table of mix fields, got {_show(data)}")
+    if "name" in data:
         raise ConfigError(_join(path, "name"), "unknown key (the name is the table's name)")
-    table = dict(data) if isinstance(data, dict) else data
-    if isinstance(table, dict):
-        table["name"] = name
-    return _build(MixConfig, table, path)
+    return _build(MixConfig, {**data, "name": name}, path)
 
 
 @dataclass(frozen=True)

@@ -271,6 +271,9 @@ def test_parse_mix_for_the_api_names_fields_without_prefix() -> None:
         parse_mix("show", {"output": "live/show", "inputs": ["live/a", 3]})
     assert info.value.key == "inputs[1]"
     with pytest.raises(ConfigError) as info:
+        parse_mix("show", ["live/a"])
+    assert str(info.value) == 'config: body: expected a table of mix fields, got ["live/a"]'
+    with pytest.raises(ConfigError) as info:
         parse_mix("bad name", {"output": "live/show", "inputs": ["live/a"]})
     assert info.value.key == "name"
 
@@ -424,7 +427,7 @@ def test_parse_mix_for_the_api_names_fields_without_prefix() -> None:
         ('[server]\nhost = ""', 'config: server.host: expected a host name or address, got ""'),
         (
             '[cluster]\nredis = "http://x"',
-            'config: cluster.redis: expected redis:// or rediss:// URL, got "http://x"',
+            'config: cluster.redis: expected a redis://, rediss:// or unix:// URL, got "http://x"',
         ),
         (
             '[cluster]\nadvertise = "10.0.0.5"',
@@ -741,3 +744,25 @@ def test_example_file_names_every_key() -> None:
     for line in to_toml(config).splitlines():
         if " = " in line:
             assert line.split(" = ")[0] in written
+
+
+# --------------------------------------------------------------------------- the reference
+
+DOC = ROOT / "docs" / "configuration.md"
+
+
+def test_every_toml_example_in_the_reference_loads() -> None:
+    blocks = re.findall(r"```toml\n(.*?)```", DOC.read_text(), re.S)
+    assert len(blocks) >= 10
+    for block in blocks:
+        loads_config(block)
+
+
+def test_the_reference_names_every_key() -> None:
+    doc = DOC.read_text()
+    config = loads_config(FULL)
+    for line in to_toml(config).splitlines():
+        if " = " in line:
+            assert f"`{line.split(' = ')[0]}`" in doc
+    for line in ("stream", "volume", "mute"):
+        assert f"`{line}`" in doc or f"{line} = " in doc
