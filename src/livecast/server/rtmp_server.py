@@ -7,6 +7,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from typing import cast
 
 from livecast.hub.registry import Hub, StreamBusy
 from livecast.hub.stream import Stream
@@ -67,14 +68,14 @@ class RtmpConnection(asyncio.Protocol):
         self.publishing: dict[int, Stream] = {}
         self.playing: dict[int, tuple[Stream, RtmpPlayer]] = {}
         self.started = time.monotonic()
+        self.bytes_out = 0  # media written to this connection's finished players
         self.closing = False
         self._timers: list[asyncio.TimerHandle] = []
 
     # -- asyncio callbacks ----------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
         self.server.connections.add(self)
@@ -106,11 +107,11 @@ class RtmpConnection(asyncio.Protocol):
             self._stop_playing(sid)
         self.server.connections.discard(self)
         log.info(
-            "close %s app=%s in=%d out=%s duration=%.1fs%s",
+            "close %s app=%s in=%d out=%d duration=%.1fs%s",
             self.peer,
             self.session.app or "-",
             self.session.bytes_received,
-            "-",
+            self.bytes_out,
             time.monotonic() - self.started,
             f" ({exc})" if exc else "",
         )
@@ -266,7 +267,10 @@ class RtmpConnection(asyncio.Protocol):
         if entry is not None:
             stream, player = entry
             self.server.hub.unsubscribe(stream, player)
-            log.info("stop %s %s drops=%d", self.peer, stream.path, player.drops)
+            self.bytes_out += player.bytes_out
+            log.info(
+                "stop %s %s out=%d drops=%d", self.peer, stream.path, player.bytes_out, player.drops
+            )
 
     def shutdown(self) -> None:
         """Server shutdown: players hear the stream end, then the socket closes."""
