@@ -1,0 +1,1 @@
+"""livecast's benchmark harness: `make bench` / `make bench-quick` (see docs/performance.md)."""

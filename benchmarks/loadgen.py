@@ -1,0 +1,490 @@
+"""Hold many RTMP players (or HTTP-FLV viewers) from one process and measure them.
+
+    python -m benchmarks.loadgen --port P --players 300 --window 20 --server-pid PID
+
+Each player connects (at ``--rate`` per second), plays the stream, parses the chunk
+stream only until its first complete video keyframe (time to first frame: TCP connect
+start → keyframe complete) and afterwards only counts bytes and acknowledges them. A
+few probe players parse everything to measure forward delay. Once every player has
+started, it measures a window of ``--window`` seconds: bytes per player (a player is
+stalled below ``--stall-fraction`` of the stream's byte rate), and the CPU time and RSS
+of the server's process tree (``--server-pid``) over exactly that window, and its own
+CPU. Progress goes to stderr, the result is one JSON object on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import cast
+
+from benchmarks import aio, procstat
+from benchmarks import rtmpmini as rm
+
+SCRATCH = bytearray(256 * 1024)  # every counting reader receives into this one buffer
+SCRATCH_VIEW = memoryview(SCRATCH)
+
+
+def now_ms() -> float:
+    return time.time() * 1000.0
+
+
+@dataclass
+class Probe:
+    """What the probe connections record (wall-clock ms)."""
+
+    text_delays: list[tuple[float, float]] = field(default_factory=list)  # (recv, delay)
+    ts_delays: list[tuple[float, float]] = field(default_factory=list)
+    epoch_ms: float | None = None  # publisher's wall clock at stream timestamp 0
+
+
+class Player(asyncio.BufferedProtocol):
+    """One RTMP player. Parses until the first keyframe (probes: always), then counts."""
+
+    def __init__(self, app: str, stream: str, tc_url: str, probe: Probe | None) -> None:
+        self.app, self.stream, self.tc_url = app, stream, tc_url
+        self.probe = probe
+        self.parsing = True
+        self.transport: asyncio.Transport | None = None
+        self.t_connect = time.monotonic()
+        self.first_frame_ms: float | None = None
+        self.total = 0
+        self.acked = 0
+        self.ack_window = 2_500_000
+        self.error: str | None = None
+        self.closed = False
+        self.playing = False
+        self._hs = bytearray()
+        self._handshaking = True
+        self._reader = rm.ChunkReader(self._on_message)
+
+    # -- asyncio.BufferedProtocol -----------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
+        self.transport.write(rm.c0c1(os.urandom(rm.HANDSHAKE_SIZE)))
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return SCRATCH_VIEW
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.total += nbytes
+        if self.parsing:
+            self._parse(bytes(SCRATCH_VIEW[:nbytes]))
+        if self.total - self.acked >= self.ack_window and self.transport is not None:
+            self.acked = self.total
+            self.transport.write(rm.acknowledgement(self.total))
+
+    def eof_received(self) -> bool | None:
+        if self.error is None:
+            self.error = "server closed the connection"
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.error is None:
+            self.error = f"connection lost: {exc}" if exc else "connection closed"
+
+    # -- parsing until the first keyframe ---------------------------------------------
+
+    def _fail(self, why: str) -> None:
+        self.error = why
+        self.parsing = False
+        if self.transport is not None:
+            self.transport.close()
+
+    def _parse(self, data: bytes) -> None:
+        try:
+            if self._handshaking:
+                self._hs += data
+                need = 1 + 2 * rm.HANDSHAKE_SIZE
+                if len(self._hs) < need:
+                    return
+                self._handshaking = False
+                assert self.transport is not None
+                self.transport.write(bytes(self._hs[1 : 1 + rm.HANDSHAKE_SIZE]))
+                cmd = {"app": self.app, "flashVer": "LNX 9,0,124,2", "tcUrl": self.tc_url}
+                self.transport.write(rm.command("connect", 1, cmd))
+                data = bytes(self._hs[need:])
+                self._hs = bytearray()
+            self._reader.feed(data)
+        except rm.RtmpError as exc:
+            self._fail(f"protocol: {exc}")
+
+    def _on_message(self, type_id: int, stream_id: int, timestamp: int, payload: bytes) -> None:
+        if type_id == rm.MSG_VIDEO:
+            if self.first_frame_ms is None and rm.is_video_keyframe(payload):
+                self.first_frame_ms = (time.monotonic() - self.t_connect) * 1000.0
+                if self.probe is None:
+                    self.parsing = False  # from now on: count bytes only
+            if self.probe is not None and self.probe.epoch_ms is not None:
+                t = now_ms()
+                self.probe.ts_delays.append((t, t - self.probe.epoch_ms - timestamp))
+        elif type_id == rm.MSG_DATA:
+            if self.probe is not None:
+                values = rm.amf0_decode_all(payload)
+                if len(values) >= 2 and values[0] == "onTextData":
+                    obj = values[1]
+                    if isinstance(obj, dict) and isinstance(obj.get("t"), float):
+                        t = now_ms()
+                        self.probe.text_delays.append((t, t - obj["t"]))
+        elif type_id == rm.MSG_COMMAND:
+            self._on_command(rm.amf0_decode_all(payload))
+        elif type_id == rm.MSG_WINDOW_ACK_SIZE and len(payload) >= 4:
+            self.ack_window = max(1, rm.U32.unpack_from(payload)[0])
+        elif (
+            type_id == rm.MSG_USER_CONTROL
+            and len(payload) >= 6
+            and rm.U16.unpack_from(payload)[0] == rm.UC_PING_REQUEST
+        ):
+            assert self.transport is not None
+            body = rm.U16.pack(rm.UC_PING_RESPONSE) + payload[2:6]
+            self.transport.write(rm.control(rm.MSG_USER_CONTROL, body))
+
+    def _on_command(self, values: list[object]) -> None:
+        assert self.transport is not None
+        name = values[0] if values else None
+        tid = values[1] if len(values) > 1 else None
+        if name == "_result" and tid == 1:
+            self.transport.write(rm.command("createStream", 2, None))
+        elif name == "_result" and tid == 2 and len(values) > 3:
+            sid = int(values[3])  # type: ignore[call-overload]
+            self.transport.write(rm.command("play", 0, None, self.stream, -1000, stream_id=sid))
+            body = rm.U16.pack(rm.UC_SET_BUFFER_LENGTH) + rm.U32.pack(sid) + rm.U32.pack(1000)
+            self.transport.write(rm.control(rm.MSG_USER_CONTROL, body))
+        elif name == "_error":
+            self._fail(f"server answered _error to transaction {tid}: {values[3:]}")
+        elif name == "onStatus" and len(values) > 3 and isinstance(values[3], dict):
+            code = str(values[3].get("code", ""))
+            if code == "NetStream.Play.Start":
+                self.playing = True
+            elif code in ("NetStream.Play.StreamNotFound", "NetStream.Play.Failed"):
+                self._fail(code)
+
+
+class HttpFlvViewer(asyncio.BufferedProtocol):
+    """One HTTP-FLV viewer: GET /APP/STREAM.flv; parses FLV tags until the first
+    keyframe (probes: always), then counts bytes."""
+
+    def __init__(self, host: str, port: int, path: str, probe: Probe | None) -> None:
+        self.request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: */*\r\n\r\n"
+        self.probe = probe
+        self.parsing = True
+        self.transport: asyncio.Transport | None = None
+        self.t_connect = time.monotonic()
+        self.first_frame_ms: float | None = None
+        self.total = 0
+        self.error: str | None = None
+        self.closed = False
+        self.playing = False
+        self.status: int | None = None
+        self._buf = bytearray()
+        self._in_body = False
+        self._chunked = False
+        self._body = bytearray()
+        self._flv_pos = 13  # FLV header + PreviousTagSize0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
+        self.transport.write(self.request.encode())
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return SCRATCH_VIEW
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.total += nbytes
+        if self.parsing:
+            self._parse(bytes(SCRATCH_VIEW[:nbytes]))
+
+    def eof_received(self) -> bool | None:
+        if self.error is None:
+            self.error = "server closed the connection"
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.error is None:
+            self.error = f"connection lost: {exc}" if exc else "connection closed"
+
+    def _fail(self, why: str) -> None:
+        self.error = why
+        self.parsing = False
+        if self.transport is not None:
+            self.transport.close()
+
+    def _parse(self, data: bytes) -> None:
+        buf = self._buf
+        buf += data
+        if not self._in_body:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buf) > 65536:
+                    self._fail("HTTP header too long")
+                return
+            head = bytes(buf[:end]).decode("latin-1").split("\r\n")
+            try:
+                self.status = int(head[0].split()[1])
+            except (IndexError, ValueError):
+                self._fail(f"bad HTTP status line {head[0]!r}")
+                return
+            if self.status != 200:
+                self._fail(f"HTTP {self.status}")
+                return
+            self._chunked = any(
+                h.lower().startswith("transfer-encoding:") and "chunked" in h.lower() for h in head
+            )
+            self._in_body = True
+            self.playing = True
+            del buf[: end + 4]
+        if self._chunked:
+            self._dechunk()
+        else:
+            self._body += buf
+            buf.clear()
+        self._tags()
+
+    def _dechunk(self) -> None:
+        buf = self._buf
+        while True:
+            end = buf.find(b"\r\n")
+            if end < 0:
+                return
+            try:
+                size = int(bytes(buf[:end]).split(b";")[0], 16)
+            except ValueError:
+                self._fail("bad chunked encoding")
+                return
+            if len(buf) < end + 2 + size + 2:
+                return
+            self._body += buf[end + 2 : end + 2 + size]
+            del buf[: end + 2 + size + 2]
+
+    def _tags(self) -> None:
+        body = self._body
+        pos = self._flv_pos
+        while len(body) >= pos + 11:
+            kind = body[pos] & 0x1F
+            size = (body[pos + 1] << 16) | (body[pos + 2] << 8) | body[pos + 3]
+            ts = (body[pos + 7] << 24) | (body[pos + 4] << 16) | (body[pos + 5] << 8)
+            ts |= body[pos + 6]
+            if len(body) < pos + 11 + size + 4:
+                break
+            payload = bytes(body[pos + 11 : pos + 11 + size])
+            pos += 11 + size + 4
+            if kind == rm.MSG_VIDEO:
+                if self.first_frame_ms is None and rm.is_video_keyframe(payload):
+                    self.first_frame_ms = (time.monotonic() - self.t_connect) * 1000.0
+                    if self.probe is None:
+                        self.parsing = False
+                        break
+                if self.probe is not None and self.probe.epoch_ms is not None:
+                    t = now_ms()
+                    self.probe.ts_delays.append((t, t - self.probe.epoch_ms - ts))
+            elif kind == rm.MSG_DATA and self.probe is not None:
+                values = rm.amf0_decode_all(payload)
+                if len(values) >= 2 and values[0] == "onTextData":
+                    obj = values[1]
+                    if isinstance(obj, dict) and isinstance(obj.get("t"), float):
+                        t = now_ms()
+                        self.probe.text_delays.append((t, t - obj["t"]))
+        del body[:pos]
+        self._flv_pos = 0
+
+
+Conn = Player | HttpFlvViewer
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    return round(s[min(len(s) - 1, int(q * len(s)))], 1)
+
+
+@dataclass
+class Result:
+    kind: str
+    players: int
+    connected: int
+    started: int
+    failed: int
+    errors: dict[str, int]
+    window_s: float
+    delivered_bytes: int
+    stalled: int
+    stall_threshold_bytes: int
+    first_frame_p50_ms: float | None
+    first_frame_p95_ms: float | None
+    first_frame_max_ms: float | None
+    delay_method: str
+    delay_p50_ms: float | None
+    delay_p99_ms: float | None
+    delay_samples: int
+    server_cpu_s: float | None
+    server_user_s: float | None
+    server_system_s: float | None
+    server_rss_kb_peak: int | None
+    server_rss_kb_before: int | None
+    server_pids: int | None
+    loadgen_cpu_s: float
+    join_s: float
+
+
+async def run(args: argparse.Namespace) -> Result:
+    loop = asyncio.get_running_loop()
+    probe = Probe(epoch_ms=args.epoch_ms)
+    conns: list[Conn] = []
+    connect_errors: dict[str, int] = {}
+    tc_url = f"rtmp://{args.host}:{args.port}/{args.app}"
+    rss_before = procstat.sample_tree(args.server_pid).rss_kb if args.server_pid else None
+
+    async def open_one(i: int) -> None:
+        p = probe if i < args.probes else None
+        conn: Conn
+        if args.kind == "httpflv":
+            path = f"/{args.app}/{args.stream}.flv"
+            conn = HttpFlvViewer(args.host, args.http_port, path, p)
+            port = args.http_port
+        else:
+            conn = Player(args.app, args.stream, tc_url, p)
+            port = args.port
+        conns.append(conn)
+        try:
+            await loop.create_connection(lambda: conn, args.host, port)
+        except OSError as exc:
+            key = type(exc).__name__
+            connect_errors[key] = connect_errors.get(key, 0) + 1
+            conn.error = f"connect: {exc}"
+
+    t_join = time.monotonic()
+    tasks = []
+    for i in range(args.players):
+        due = t_join + i / args.rate
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(open_one(i)))
+    await asyncio.gather(*tasks)
+    log(f"  connected {sum(c.transport is not None for c in conns)}/{args.players}")
+
+    # wait until every player has its first keyframe (or failed), bounded
+    deadline = time.monotonic() + args.start_timeout
+    while time.monotonic() < deadline:
+        pending = [c for c in conns if c.first_frame_ms is None and c.error is None]
+        if not pending:
+            break
+        await asyncio.sleep(0.05)
+    join_s = time.monotonic() - t_join
+    started = [c for c in conns if c.first_frame_ms is not None and not c.closed]
+    log(f"  started {len(started)}/{args.players} in {join_s:.1f} s")
+    await asyncio.sleep(args.settle)
+
+    # the measurement window
+    before = {id(c): c.total for c in conns}
+    cpu0 = procstat.sample_tree(args.server_pid) if args.server_pid else None
+    self0 = sum(procstat.self_cpu())
+    t0 = time.monotonic()
+    t0_ms = now_ms()
+    rss_peak = cpu0.rss_kb if cpu0 else None
+    end = t0 + args.window
+    while (left := end - time.monotonic()) > 0:
+        await asyncio.sleep(min(0.5, left))
+        if args.server_pid and time.monotonic() < end - 0.05:
+            rss_peak = max(rss_peak or 0, procstat.sample_tree(args.server_pid).rss_kb)
+    after = {id(c): c.total for c in conns}
+    cpu1 = procstat.sample_tree(args.server_pid) if args.server_pid else None
+    self1 = sum(procstat.self_cpu())
+    window = time.monotonic() - t0
+    t1_ms = now_ms()
+    if cpu1 is not None:
+        rss_peak = max(rss_peak or 0, cpu1.rss_kb)
+
+    threshold = int(args.stall_fraction * args.stream_bytes_per_s * window)
+    got = [after[id(c)] - before[id(c)] for c in conns]
+    stalled = sum(g < threshold for g in got) + (args.players - len(conns))
+    errors: dict[str, int] = dict(connect_errors)
+    for c in conns:
+        if c.error is not None:
+            key = c.error.split(":")[0]
+            errors[key] = errors.get(key, 0) + 1
+    ff = [c.first_frame_ms for c in conns if c.first_frame_ms is not None]
+    text = [d for t, d in probe.text_delays if t0_ms <= t <= t1_ms]
+    ts_d = [d for t, d in probe.ts_delays if t0_ms <= t <= t1_ms]
+    method, delays = ("onTextData", text) if text else ("video timestamps", ts_d)
+    if not delays:
+        method = "none"
+    for c in conns:
+        if c.transport is not None:
+            c.transport.abort()
+    return Result(
+        kind=args.kind,
+        players=args.players,
+        connected=sum(c.transport is not None for c in conns),
+        started=len(started),
+        failed=args.players - len(started),
+        errors=errors,
+        window_s=round(window, 3),
+        delivered_bytes=sum(got),
+        stalled=stalled,
+        stall_threshold_bytes=threshold,
+        first_frame_p50_ms=pct(ff, 0.50),
+        first_frame_p95_ms=pct(ff, 0.95),
+        first_frame_max_ms=pct(ff, 1.0),
+        delay_method=method,
+        delay_p50_ms=pct(delays, 0.50),
+        delay_p99_ms=pct(delays, 0.99),
+        delay_samples=len(delays),
+        server_cpu_s=round(cpu1.cpu_s - cpu0.cpu_s, 3) if cpu0 and cpu1 else None,
+        server_user_s=round(cpu1.user_s - cpu0.user_s, 3) if cpu0 and cpu1 else None,
+        server_system_s=round(cpu1.system_s - cpu0.system_s, 3) if cpu0 and cpu1 else None,
+        server_rss_kb_peak=rss_peak,
+        server_rss_kb_before=rss_before,
+        server_pids=len(cpu1.pids) if cpu1 else None,
+        loadgen_cpu_s=round(self1 - self0, 3),
+        join_s=round(join_s, 2),
+    )
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=1935, help="RTMP port")
+    ap.add_argument("--http-port", type=int, default=8080)
+    ap.add_argument("--kind", choices=("rtmp", "httpflv"), default="rtmp")
+    ap.add_argument("--app", default="live")
+    ap.add_argument("--stream", default="bench")
+    ap.add_argument("--players", type=int, default=100)
+    ap.add_argument("--rate", type=float, default=200.0, help="connections per second")
+    ap.add_argument("--probes", type=int, default=5, help="players that parse everything")
+    ap.add_argument("--window", type=float, default=20.0, help="measurement window, s")
+    ap.add_argument("--settle", type=float, default=1.0, help="pause after the join, s")
+    ap.add_argument("--start-timeout", type=float, default=6.0)
+    ap.add_argument("--server-pid", type=int, default=0)
+    ap.add_argument("--epoch-ms", type=float, default=None, help="publisher's ts-0 wall time")
+    ap.add_argument("--stream-bytes-per-s", type=float, default=2_628_000 / 8)
+    ap.add_argument("--stall-fraction", type=float, default=0.8)
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    limit = aio.raise_nofile(args.players + 256)
+    if limit < args.players + 64:
+        log(f"loadgen: open-files limit {limit} is too low for {args.players} players")
+        return 2
+    result = aio.run(run(args))
+    print(json.dumps(asdict(result)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

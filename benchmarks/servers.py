@@ -1,0 +1,202 @@
+"""Start and stop the servers under test: livecast (in its modes) and nginx-rtmp.
+
+Each server runs pinned to one core (``taskset``) with a config written into a
+temporary directory; ``start`` returns once it accepts connections.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NGINX_MODULE = Path("/usr/lib/nginx/modules/ngx_rtmp_module.so")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pinned(cmd: list[str], core: int | None) -> list[str]:
+    if core is None or shutil.which("taskset") is None:
+        return cmd
+    return ["taskset", "-c", str(core), *cmd]
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before listening")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"server did not listen on {port} within {timeout} s")
+
+
+@dataclass
+class ServerSpec:
+    """What to start: ``kind`` is "livecast" or "nginx"; ``mode`` labels the table row."""
+
+    name: str  # row label, e.g. "livecast"
+    kind: str
+    mode: str  # "real-time", "low-cost 100 ms", "per-message"
+    write_merge_ms: int = 0
+    has_http_flv: bool = False
+
+
+@dataclass
+class RunningServer:
+    spec: ServerSpec
+    proc: subprocess.Popen[bytes]
+    rtmp_port: int
+    http_port: int | None
+    workdir: Path
+    log: list[str] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int:
+        """The server's own pid (the child of taskset, which exec's it)."""
+        return self.proc.pid
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def nginx_available() -> str | None:
+    """None when nginx-rtmp can run here, else why not."""
+    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
+        return "nginx is not installed (apt-get install nginx libnginx-mod-rtmp)"
+    if not NGINX_MODULE.exists():
+        return f"{NGINX_MODULE} missing (apt-get install libnginx-mod-rtmp)"
+    return None
+
+
+def nginx_conf(workdir: Path, port: int) -> str:
+    return f"""
+load_module {NGINX_MODULE};
+daemon off;
+master_process off;
+worker_processes 1;
+worker_rlimit_nofile 16384;
+pid {workdir}/nginx.pid;
+error_log {workdir}/error.log warn;
+events {{ worker_connections 8192; }}
+rtmp {{
+    server {{
+        listen 127.0.0.1:{port};
+        chunk_size 4096;
+        application live {{
+            live on;
+        }}
+    }}
+}}
+"""
+
+
+def start_nginx(spec: ServerSpec, core: int | None) -> RunningServer:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-nginx-"))
+    port = free_port()
+    conf = workdir / "nginx.conf"
+    conf.write_text(nginx_conf(workdir, port))
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    cmd = pinned([nginx, "-p", str(workdir), "-e", str(workdir / "error.log"), "-c", str(conf)],
+                 core)  # fmt: skip
+    with open(workdir / "stderr.log", "wb") as errfile:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errfile)
+    try:
+        wait_port(port, proc, 10)
+    except RuntimeError as exc:
+        err = "".join(p.read_text(errors="replace") for p in workdir.glob("*.log") if p.is_file())
+        proc.kill()
+        raise RuntimeError(f"nginx: {exc}\n{err}") from None
+    return RunningServer(spec, proc, port, None, workdir)
+
+
+def livecast_command() -> list[str]:
+    exe = ROOT / ".venv" / "bin" / "livecast"
+    if exe.exists():
+        return [str(exe)]
+    return [sys.executable, "-m", "livecast"]
+
+
+def livecast_available() -> str | None:
+    try:
+        import livecast.server.app  # noqa: F401
+    except ImportError as exc:
+        return f"livecast's server is not there yet ({exc})"
+    return None
+
+
+def start_livecast(spec: ServerSpec, core: int | None, timeout: float = 15) -> RunningServer:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-livecast-"))
+    rtmp_port, http_port = free_port(), free_port()
+    conf = workdir / "livecast.toml"
+    conf.write_text(f"[server]\nwrite_merge_ms = {spec.write_merge_ms}\n")
+    cmd = pinned(
+        [*livecast_command(), "serve", "--host", "127.0.0.1", "--config", str(conf),
+         "--rtmp-port", str(rtmp_port), "--http-port", str(http_port)],
+        core,
+    )  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=workdir, bufsize=0
+    )
+    server = RunningServer(spec, proc, rtmp_port, http_port, workdir)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    buf = b""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
+        if ready:
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            buf += chunk
+            if b"livecast ready" in buf:
+                _drain_in_background(proc)
+                return server
+        if proc.poll() is not None:
+            break
+    server.stop()
+    raise RuntimeError(
+        "livecast did not log 'livecast ready' in time; its output:\n"
+        + buf.decode(errors="replace")[-2000:]
+    )
+
+
+def _drain_in_background(proc: subprocess.Popen[bytes]) -> None:
+    """Keep reading the server's log so that it never blocks on a full pipe."""
+    import threading
+
+    def drain() -> None:
+        assert proc.stdout is not None
+        with contextlib.suppress(OSError, ValueError):
+            while proc.stdout.read(65536):
+                pass
+
+    threading.Thread(target=drain, daemon=True).start()
+
+
+def start(spec: ServerSpec, core: int | None) -> RunningServer:
+    if spec.kind == "nginx":
+        return start_nginx(spec, core)
+    return start_livecast(spec, core)
