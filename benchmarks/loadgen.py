@@ -318,6 +318,7 @@ class Result:
     delivered_bytes: int
     stalled: int
     stall_threshold_bytes: int
+    min_player_bytes: int
     first_frame_p50_ms: float | None
     first_frame_p95_ms: float | None
     first_frame_max_ms: float | None
@@ -325,6 +326,9 @@ class Result:
     delay_p50_ms: float | None
     delay_p99_ms: float | None
     delay_samples: int
+    text_delay_p50_ms: float | None
+    text_delay_p99_ms: float | None
+    text_delay_samples: int
     server_cpu_s: float | None
     server_user_s: float | None
     server_system_s: float | None
@@ -415,7 +419,11 @@ async def run(args: argparse.Namespace) -> Result:
     ff = [c.first_frame_ms for c in conns if c.first_frame_ms is not None]
     text = [d for t, d in probe.text_delays if t0_ms <= t <= t1_ms]
     ts_d = [d for t, d in probe.ts_delays if t0_ms <= t <= t1_ms]
-    method, delays = ("onTextData", text) if text else ("video timestamps", ts_d)
+    # The table uses video timestamps for every server (nginx-rtmp does not forward
+    # onTextData); unless this server rewrites timestamps, then onTextData.
+    method, delays = "video timestamps", ts_d
+    if text and (not ts_d or not -1000 < (pct(ts_d, 0.5) or 0) < 10_000):
+        method, delays = "onTextData", text
     if not delays:
         method = "none"
     for c in conns:
@@ -432,6 +440,7 @@ async def run(args: argparse.Namespace) -> Result:
         delivered_bytes=sum(got),
         stalled=stalled,
         stall_threshold_bytes=threshold,
+        min_player_bytes=min(got) if len(got) == args.players else 0,
         first_frame_p50_ms=pct(ff, 0.50),
         first_frame_p95_ms=pct(ff, 0.95),
         first_frame_max_ms=pct(ff, 1.0),
@@ -439,6 +448,9 @@ async def run(args: argparse.Namespace) -> Result:
         delay_p50_ms=pct(delays, 0.50),
         delay_p99_ms=pct(delays, 0.99),
         delay_samples=len(delays),
+        text_delay_p50_ms=pct(text, 0.50),
+        text_delay_p99_ms=pct(text, 0.99),
+        text_delay_samples=len(text),
         server_cpu_s=round(cpu1.cpu_s - cpu0.cpu_s, 3) if cpu0 and cpu1 else None,
         server_user_s=round(cpu1.user_s - cpu0.user_s, 3) if cpu0 and cpu1 else None,
         server_system_s=round(cpu1.system_s - cpu0.system_s, 3) if cpu0 and cpu1 else None,

@@ -15,34 +15,37 @@ DURATION_S = 40
 NAME = f"bench-720p30-2500k-aac128-gop2s-{DURATION_S}s.flv"
 
 
-def ffmpeg_command(out: Path, duration_s: int = DURATION_S) -> list[str]:
+def ffmpeg_command(
+    out: Path, duration_s: int, size: str = "1280x720", video_kbps: int = 2500
+) -> list[str]:
     return [
         "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-        "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=30:duration={duration_s}",
+        "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=30:duration={duration_s}",
         "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={duration_s}",
         "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high", "-pix_fmt", "yuv420p",
-        "-b:v", "2500k", "-maxrate", "2500k", "-bufsize", "5000k",
+        "-b:v", f"{video_kbps}k", "-maxrate", f"{video_kbps}k", "-bufsize", f"{2 * video_kbps}k",
         "-g", "60", "-keyint_min", "60", "-sc_threshold", "0",
         "-c:a", "aac", "-b:a", "128k", "-ac", "2",
         "-f", "flv", str(out),
     ]  # fmt: skip
 
 
-def ensure_media(duration_s: int = DURATION_S, log: bool = True) -> Path:
-    """Return the cached test FLV, encoding it first if it is missing."""
-    CACHE.mkdir(exist_ok=True)
-    out = (
-        CACHE / NAME
-        if duration_s == DURATION_S
-        else CACHE / NAME.replace(f"{DURATION_S}s", f"{duration_s}s")
-    )
-    if out.exists() and out.stat().st_size > 0:
-        return out
+def make_media(out: Path, duration_s: int, size: str = "1280x720", video_kbps: int = 2500) -> Path:
+    """Encode a test stream to ``out`` (2 s GOP, CBR-ish H.264 + AAC 128 kbit/s)."""
     tmp = out.with_suffix(".part.flv")
-    if log:
-        print(
-            f"bench: encoding the test stream once ({duration_s} s of 720p30) -> {out}", flush=True
-        )
-    subprocess.run(["nice", "-n", "10", *ffmpeg_command(tmp, duration_s)], check=True)
+    cmd = ffmpeg_command(tmp, duration_s, size, video_kbps)
+    subprocess.run(["nice", "-n", "10", *cmd], check=True)
     os.replace(tmp, out)
     return out
+
+
+def ensure_media(log: bool = True) -> Path:
+    """The bench's cached 720p30 stream, encoded first if it is missing."""
+    CACHE.mkdir(exist_ok=True)
+    out = CACHE / NAME
+    if out.exists() and out.stat().st_size > 0:
+        return out
+    if log:
+        print(f"bench: encoding the test stream once ({DURATION_S} s of 720p30) -> {out}",
+              flush=True)  # fmt: skip
+    return make_media(out, DURATION_S)

@@ -148,7 +148,7 @@ def encode_message(
     if len(payload) <= chunk_size:
         return header + ext_bytes + payload
     cont = U8.pack(0xC0 | csid) + ext_bytes
-    parts = [header, ext_bytes, payload[:chunk_size]]
+    parts: list[bytes | memoryview] = [header, ext_bytes, payload[:chunk_size]]
     view = memoryview(payload)
     for off in range(chunk_size, len(payload), chunk_size):
         parts.append(cont)

@@ -1,0 +1,506 @@
+"""The benchmark driver: livecast (both modes) and nginx-rtmp side by side.
+
+    python -m benchmarks.run [--quick] [--servers livecast,livecast-lowcost,nginx]
+                             [--players 300,600] [--window 20] [--update-docs]
+
+For each server and player count: start the server pinned to core 0, the publisher
+(real-time FLV, embedded send times) and the load generator pinned to core 1; warm up,
+join the players, measure a window, stop everything. Then the kernel-floor rows and
+one table. Results (JSON and the Markdown table) go to benchmarks/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks import servers
+from benchmarks.flvfile import read_tags
+from benchmarks.media import ensure_media
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results"
+DOCS = ROOT / "docs" / "performance.md"
+SERVER_CORE, CLIENT_CORE = 0, 1
+
+FULL_PLAYERS = (1, 100, 300, 600, 1000)
+FULL_SERVERS = ("livecast", "livecast-lowcost", "livecast-350", "nginx")
+QUICK_SERVERS = ("livecast", "livecast-lowcost", "nginx")
+FLOOR_SIZES = (1400, 16384, 65536)
+
+
+def server_spec(name: str) -> servers.ServerSpec:
+    """livecast | livecast-lowcost (100 ms) | livecast-N (merge N ms) | nginx"""
+    if name in ("nginx", "nginx-rtmp"):
+        return servers.ServerSpec("nginx-rtmp", "nginx", "per-message")
+    if name == "livecast":
+        return servers.ServerSpec("livecast", "livecast", "real-time", 0, True)
+    m = re.fullmatch(r"livecast-(lowcost|\d+)", name)
+    if m:
+        ms = 100 if m.group(1) == "lowcost" else int(m.group(1))
+        mode = "real-time" if ms == 0 else f"low-cost {ms} ms"
+        return servers.ServerSpec("livecast", "livecast", mode, ms, True)
+    raise SystemExit(f"unknown server {name!r} (livecast, livecast-lowcost, livecast-N, nginx)")
+
+
+@dataclass
+class Row:
+    server: str
+    mode: str
+    players: int
+    kind: str = "rtmp"
+    skipped: str | None = None
+    loadgen: dict[str, Any] = field(default_factory=dict)
+    publisher: dict[str, Any] = field(default_factory=dict)
+    floor: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def window(self) -> float:
+        return float(self.loadgen.get("window_s") or self.floor.get("window_s") or 0.0)
+
+    @property
+    def cpu_s(self) -> float | None:
+        v = self.floor.get("cpu_s") if self.floor else self.loadgen.get("server_cpu_s")
+        return None if v is None else float(v)
+
+    @property
+    def sys_s(self) -> float | None:
+        v = self.floor.get("system_s") if self.floor else self.loadgen.get("server_system_s")
+        return None if v is None else float(v)
+
+    @property
+    def mbytes(self) -> float:
+        b = self.floor.get("bytes") if self.floor else self.loadgen.get("delivered_bytes")
+        return float(b or 0) / 1e6
+
+    def us_per_mb(self) -> float | None:
+        if self.cpu_s is None or self.mbytes <= 0:
+            return None
+        return self.cpu_s * 1e6 / self.mbytes
+
+    def sys_us_per_mb(self) -> float | None:
+        if self.sys_s is None or self.mbytes <= 0:
+            return None
+        return self.sys_s * 1e6 / self.mbytes
+
+
+def progress(msg: str) -> None:
+    print(f"bench: {msg}", flush=True)
+
+
+def pin_self(core: int) -> None:
+    with contextlib.suppress(AttributeError, OSError):
+        os.sched_setaffinity(0, {core})
+
+
+def stream_bytes_per_s(path: Path) -> float:
+    tags = [t for t in read_tags(path) if t.type_id in (8, 9)]
+    span_ms = max(t.timestamp for t in tags) - min(t.timestamp for t in tags) + 34
+    return sum(len(t.payload) for t in tags) * 1000.0 / span_ms
+
+
+def python() -> str:
+    venv = ROOT / ".venv" / "bin" / "python"
+    return str(venv) if venv.exists() else sys.executable
+
+
+def http_flv_works(host: str, port: int, path: str) -> str | None:
+    """None when GET path answers 200 with FLV bytes, else why not."""
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}{path}", timeout=3) as resp:
+            head = resp.read(3)
+            return None if head == b"FLV" else f"answered {head!r}, not FLV"
+    except urllib.error.HTTPError as exc:
+        return f"HTTP {exc.code}"
+    except (OSError, urllib.error.URLError) as exc:
+        return str(exc)
+
+
+@dataclass
+class Step:
+    spec: servers.ServerSpec | None  # None: a kernel-floor step
+    players: int
+    kind: str
+    skip: str | None
+    write_size: int = 0
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.media = ensure_media()
+        self.rate = stream_bytes_per_s(self.media)
+        self.pin = (os.cpu_count() or 1) >= 2 and not args.no_pin
+        self.rows: list[Row] = []
+
+    def core(self, which: int) -> int | None:
+        return which if self.pin else None
+
+    def spawn(self, cmd: list[str], core: int | None, **kw: Any) -> subprocess.Popen[str]:
+        return subprocess.Popen(servers.pinned(cmd, core), text=True, cwd=ROOT, **kw)
+
+    def run_step(self, spec: servers.ServerSpec, players: int, kind: str, label: str) -> Row:
+        args = self.args
+        row = Row(spec.name, spec.mode, players, kind)
+        t0 = time.monotonic()
+        server = servers.start(spec, self.core(SERVER_CORE))
+        pub: subprocess.Popen[str] | None = None
+        try:
+            pub = self.spawn(
+                [python(), "-m", "benchmarks.publisher", "--port", str(server.rtmp_port),
+                 "--stream", "bench", "--file", str(self.media)],
+                self.core(CLIENT_CORE), stdout=subprocess.PIPE,
+            )  # fmt: skip
+            assert pub.stdout is not None
+            line = pub.stdout.readline()
+            if not line.startswith("publishing epoch_ms="):
+                raise RuntimeError(f"publisher failed: {line.strip() or 'no output'}")
+            epoch_ms = line.split("=", 1)[1].strip()
+            time.sleep(args.warmup)
+            if kind == "httpflv":
+                assert server.http_port is not None
+                why = http_flv_works("127.0.0.1", server.http_port, "/live/bench.flv")
+                if why is not None:
+                    row.skipped = f"no HTTP-FLV ({why})"
+                    return row
+            cmd = [
+                python(), "-m", "benchmarks.loadgen", "--kind", kind,
+                "--port", str(server.rtmp_port), "--http-port", str(server.http_port or 0),
+                "--stream", "bench", "--players", str(players), "--rate", str(args.rate),
+                "--probes", str(min(args.probes, players)), "--window", str(args.window),
+                "--settle", str(args.settle), "--server-pid", str(server.pid),
+                "--epoch-ms", epoch_ms, "--stream-bytes-per-s", f"{self.rate:.1f}",
+            ]  # fmt: skip
+            lg = self.spawn(cmd, self.core(CLIENT_CORE), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)  # fmt: skip
+            out, err = lg.communicate(timeout=args.window + players / args.rate + 60)
+            if lg.returncode != 0:
+                raise RuntimeError(f"load generator failed ({lg.returncode}): {err[-1500:]}")
+            if args.verbose:
+                sys.stdout.write(err)
+            row.loadgen = json.loads(out.strip().splitlines()[-1])
+        except (RuntimeError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
+            row.skipped = f"failed: {exc}"
+        finally:
+            if pub is not None:
+                pub.terminate()
+                with contextlib.suppress(subprocess.TimeoutExpired, json.JSONDecodeError):
+                    out, _ = pub.communicate(timeout=5)
+                    lines = out.strip().splitlines()
+                    if lines:
+                        row.publisher = json.loads(lines[-1])
+                if pub.poll() is None:
+                    pub.kill()
+            server.stop()
+        progress(f"{label} {describe(row)} ({time.monotonic() - t0:.0f} s)")
+        return row
+
+    def run_floor(self, size: int, conns: int, label: str) -> Row:
+        args = self.args
+        row = Row("kernel floor", f"{fmt_size(size)} writes", conns, "tcp")
+        t0 = time.monotonic()
+        sender = self.spawn(
+            [python(), "-m", "benchmarks.floor", "sender", "--connections", str(conns),
+             "--write-size", str(size), "--rate", f"{self.rate:.1f}",
+             "--warmup", "1", "--window", str(args.window)],
+            self.core(SERVER_CORE), stdout=subprocess.PIPE,
+        )  # fmt: skip
+        assert sender.stdout is not None
+        try:
+            line = sender.stdout.readline()
+            port = line.split("port=", 1)[1].strip()
+            reader = self.spawn(
+                [python(), "-m", "benchmarks.floor", "reader", "--port", port,
+                 "--connections", str(conns)],
+                self.core(CLIENT_CORE), stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            out, _ = sender.communicate(timeout=args.window + 60)
+            reader.wait(30)
+            row.floor = json.loads(out.strip().splitlines()[-1])
+        except (IndexError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
+            row.skipped = f"failed: {exc}"
+            sender.kill()
+        progress(f"{label} {describe(row)} ({time.monotonic() - t0:.0f} s)")
+        return row
+
+    def run(self) -> list[Row]:
+        args = self.args
+        steps: list[Step] = []
+        for name in args.servers:
+            spec = server_spec(name)
+            why = servers.nginx_available() if spec.kind == "nginx" else None
+            if spec.kind == "livecast":
+                why = servers.livecast_available()
+            steps += [Step(spec, n, "rtmp", why) for n in args.players]
+            if spec.kind == "livecast" and spec.write_merge_ms == 0:
+                steps += [Step(spec, n, "httpflv", why) for n in args.http_flv]
+        for n in args.floor_connections:
+            steps += [Step(None, n, "floor", None, size) for size in args.floor_sizes]
+        progress(
+            f"{len(steps)} steps, window {args.window:g} s, stream {self.rate * 8 / 1e6:.2f} "
+            f"Mbit/s ({self.media.name}), pinning {'on' if self.pin else 'off'}"
+        )
+        for i, step in enumerate(steps, 1):
+            label = f"[{i}/{len(steps)}]"
+            if step.spec is None:
+                self.rows.append(self.run_floor(step.write_size, step.players, label))
+            elif step.skip is not None:
+                row = Row(step.spec.name, step.spec.mode, step.players, step.kind, step.skip)
+                progress(f"{label} {describe(row)}")
+                self.rows.append(row)
+            else:
+                self.rows.append(self.run_step(step.spec, step.players, step.kind, label))
+        return self.rows
+
+
+def fmt_size(size: int) -> str:
+    return f"{size / 1000:.1f} KB" if size < 10_000 else f"{size // 1024} KB"
+
+
+def describe(row: Row) -> str:
+    head = f"{row.server} {row.mode} {row.players} {row.kind}"
+    if row.skipped:
+        return f"{head}: skipped, {row.skipped}"
+    us = row.us_per_mb()
+    cpu = 100 * (row.cpu_s or 0) / row.window if row.window else 0
+    if row.floor:
+        return f"{head}: CPU {cpu:.1f} %, {us:.0f} µs/MB"
+    lg = row.loadgen
+    return (
+        f"{head}: started {lg['started']}/{lg['players']}, CPU {cpu:.1f} %, "
+        f"{us if us is None else round(us)} µs/MB, stalled {lg['stalled']}, "
+        f"first frame p95 {lg['first_frame_p95_ms']} ms, delay p99 {lg['delay_p99_ms']} ms"
+        + (f", errors {lg['errors']}" if lg["errors"] else "")
+    )
+
+
+COLUMNS = (
+    "server", "mode", "players", "CPU %", "µs/MB", "sys µs/MB", "x nginx", "RSS MB",
+    "KB/player", "stalled", "first frame p50/p95 ms", "fwd delay p50/p99 ms", "loadgen CPU %",
+)  # fmt: skip
+
+
+def table_rows(rows: list[Row]) -> list[list[str]]:
+    nginx = {
+        r.players: r.us_per_mb()
+        for r in rows
+        if r.server == "nginx-rtmp" and not r.skipped and r.us_per_mb()
+    }
+    out = []
+    for r in rows:
+        kind = "" if r.kind in ("rtmp", "tcp") else f" ({r.kind})"
+        if r.skipped:
+            out.append([r.server, r.mode + kind, str(r.players), f"skipped: {r.skipped}"])
+            continue
+        us, sys_us = r.us_per_mb(), r.sys_us_per_mb()
+        ref = nginx.get(r.players)
+        ratio = f"{us / ref:.2f}" if us and ref else "-"
+        cpu = f"{100 * (r.cpu_s or 0) / r.window:.1f}" if r.window else "-"
+        if r.floor:
+            out.append([r.server, r.mode, str(r.players), cpu, f"{us:.0f}", f"{sys_us:.0f}",
+                        ratio] + ["-"] * 6)  # fmt: skip
+            continue
+        lg = r.loadgen
+        rss = lg.get("server_rss_kb_peak")
+        before = lg.get("server_rss_kb_before")
+        per = f"{(rss - before) / r.players:.0f}" if rss and before else "-"
+        lg_cpu = f"{100 * lg['loadgen_cpu_s'] / r.window:.0f}"
+        out.append([
+            r.server, r.mode + kind, str(r.players), cpu,
+            "-" if us is None else f"{us:.0f}", "-" if sys_us is None else f"{sys_us:.0f}",
+            ratio, f"{rss / 1024:.1f}" if rss else "-", per,
+            f"{lg['stalled']}" + (f" ({r.players - lg['started']} not started)"
+                                 if lg["started"] < r.players else ""),
+            f"{fmt_ms(lg['first_frame_p50_ms'])} / {fmt_ms(lg['first_frame_p95_ms'])}",
+            f"{fmt_ms(lg['delay_p50_ms'])} / {fmt_ms(lg['delay_p99_ms'])}",
+            lg_cpu,
+        ])  # fmt: skip
+    return out
+
+
+def fmt_ms(v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.0f}" if abs(v) >= 10 else f"{v:.1f}"
+
+
+def text_table(rows: list[Row]) -> str:
+    body = table_rows(rows)
+    widths = [len(c) for c in COLUMNS]
+    for line in body:
+        cells = line if len(line) == len(COLUMNS) else line[:3]  # skipped: a note after 3
+        widths[: len(cells)] = [max(w, len(c)) for w, c in zip(widths, cells, strict=False)]
+    fmt_line = "  ".join
+    lines = [fmt_line(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True))]
+    lines.append(fmt_line("-" * w for w in widths))
+    for line in body:
+        if len(line) != len(COLUMNS):
+            lines.append(fmt_line(c.ljust(w) for c, w in zip(line[:3], widths, strict=False))
+                         + "  " + line[3])  # fmt: skip
+        else:
+            lines.append(fmt_line(c.ljust(w) for c, w in zip(line, widths, strict=True)))
+    return "\n".join(lines)
+
+
+def markdown_table(rows: list[Row]) -> str:
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for line in table_rows(rows):
+        if len(line) != len(COLUMNS):
+            line = line[:3] + [line[3]] + [""] * (len(COLUMNS) - 4)
+        lines.append("| " + " | ".join(line) + " |")
+    return "\n".join(lines)
+
+
+def _cmd_version(cmd: list[str]) -> str:
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "not installed"
+    text = (r.stdout or r.stderr).strip().splitlines()
+    return text[0] if text else "?"
+
+
+def machine() -> dict[str, str]:
+    model = "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    try:
+        uv = importlib.metadata.version("uvloop")
+    except importlib.metadata.PackageNotFoundError:
+        uv = "not installed"
+    rtmp = _cmd_version(["dpkg-query", "-W", "-f=${Version}", "libnginx-mod-rtmp"])
+    commit = _cmd_version(["git", "-C", str(ROOT), "describe", "--always", "--dirty"])
+    return {
+        "cpu": f"{model}, {os.cpu_count()} cores",
+        "kernel": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "uvloop": uv,
+        "nginx": _cmd_version([shutil.which("nginx") or "/usr/sbin/nginx", "-v"]),
+        "nginx-rtmp": f"libnginx-mod-rtmp {rtmp}",
+        "ffmpeg": _cmd_version(["ffmpeg", "-version"]),
+        "livecast": commit,
+    }
+
+
+def save(rows: list[Row], args: argparse.Namespace, info: dict[str, str], took: float) -> str:
+    RESULTS.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    data = {
+        "machine": info,
+        "args": {k: v for k, v in vars(args).items()},
+        "took_s": round(took, 1),
+        "rows": [r.__dict__ for r in rows],
+    }
+    (RESULTS / f"bench-{stamp}.json").write_text(json.dumps(data, indent=1))
+    md = render_markdown(rows, args, info, took)
+    (RESULTS / "latest.md").write_text(md)
+    return md
+
+
+def render_markdown(
+    rows: list[Row], args: argparse.Namespace, info: dict[str, str], took: float
+) -> str:
+    cmd = "make bench-quick" if args.quick else "make bench"
+    meta = "\n".join(f"- {k}: {v}" for k, v in info.items())
+    return (
+        f"Run: `{cmd}` ({'quick' if args.quick else 'full'}: window {args.window:g} s, "
+        f"players joining at {args.rate:g}/s), {time.strftime('%Y-%m-%d %H:%M')}, took "
+        f"{took / 60:.1f} min.\n\n{meta}\n\n{markdown_table(rows)}\n"
+    )
+
+
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def update_docs(md: str) -> None:
+    text = DOCS.read_text() if DOCS.exists() else ""
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        _, tail = rest.split(END, 1)
+        DOCS.write_text(f"{head}{BEGIN}\n{md}{END}{tail}")
+    else:
+        DOCS.write_text(f"{text}\n{BEGIN}\n{md}{END}\n")
+
+
+def ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="about one minute: 300 players, 8 s")
+    ap.add_argument("--servers", help=f"comma list (default {','.join(FULL_SERVERS)})")
+    ap.add_argument("--players", type=ints, help="comma list of player counts")
+    ap.add_argument("--http-flv", type=ints, help="HTTP-FLV viewer counts (livecast real-time)")
+    ap.add_argument("--window", type=float, help="measurement window, s (20; quick 8)")
+    ap.add_argument("--warmup", type=float, help="publisher warm-up before players, s")
+    ap.add_argument("--settle", type=float, default=1.0, help="pause after the join, s")
+    ap.add_argument("--rate", type=float, default=200.0, help="players joining per second")
+    ap.add_argument("--probes", type=int, default=5, help="players that measure delay")
+    ap.add_argument("--floor-sizes", type=ints, help="kernel-floor write sizes, bytes")
+    ap.add_argument("--floor-connections", type=ints, help="kernel-floor connection counts")
+    ap.add_argument("--no-floor", action="store_true", help="skip the kernel-floor rows")
+    ap.add_argument("--no-pin", action="store_true", help="do not pin to cores")
+    ap.add_argument(
+        "--update-docs", action="store_true", help="rewrite docs/performance.md's table"
+    )
+    ap.add_argument("--verbose", "-v", action="store_true")
+    args = ap.parse_args(argv)
+    q = args.quick
+    args.servers = (args.servers.split(",") if args.servers else
+                    list(QUICK_SERVERS if q else FULL_SERVERS))  # fmt: skip
+    args.players = args.players or ([300] if q else list(FULL_PLAYERS))
+    args.http_flv = args.http_flv if args.http_flv is not None else ([] if q else [300, 600])
+    args.window = args.window or (8.0 if q else 20.0)
+    args.warmup = args.warmup if args.warmup is not None else (2.0 if q else 3.0)
+    if args.floor_sizes is None:
+        args.floor_sizes = [16384] if q else list(FLOOR_SIZES)
+    if args.floor_connections is None:
+        args.floor_connections = [300] if q else [300, 600]
+    if args.no_floor:
+        args.floor_connections = []
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if sys.platform != "linux":
+        print("bench: Linux only (/proc, taskset)", file=sys.stderr)
+        return 2
+    t0 = time.monotonic()
+    bench = Bench(args)
+    if bench.pin:
+        pin_self(CLIENT_CORE)
+    rows = bench.run()
+    took = time.monotonic() - t0
+    info = machine()
+    print()
+    print(text_table(rows))
+    print()
+    md = save(rows, args, info, took)
+    if args.update_docs:
+        update_docs(md)
+        progress(f"table written to {DOCS.relative_to(ROOT)}")
+    progress(f"done in {took / 60:.1f} min; results in {RESULTS.relative_to(ROOT)}/")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
