@@ -29,11 +29,21 @@ unit: venv
 integration: venv
 	$(BIN)/pytest -q tests/integration
 
-bench: venv
+bench: venv .stamp-bench-debs
 	$(BIN)/python -m benchmarks.run $(ARGS)
 
-bench-quick: venv
+bench-quick: venv .stamp-bench-debs
 	$(BIN)/python -m benchmarks.run --quick $(ARGS)
+
+# the bench's reference server: nginx with the RTMP module (it starts its own instance)
+BENCH_DEBS := nginx libnginx-mod-rtmp
+.stamp-bench-debs:
+	@missing=""; for p in $(BENCH_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	@touch $@
 
 venv: .stamp-debs $(VENV)/.stamp
 
