@@ -14,8 +14,6 @@ from livecast.media.enhanced import (
     FOURCC_AVC,
     FOURCC_HEVC,
     SOUND_FORMAT_EX_HEADER,
-    AudioPacketType,
-    VideoPacketType,
 )
 from livecast.rtmp.errors import ProtocolError
 
@@ -127,6 +125,19 @@ class AudioInfo:
     data_offset: int = 1
 
 
+# VideoPacketType / AudioPacketType values as plain ints (enum lookups are slow per frame).
+_V_SEQUENCE_START = 0
+_V_CODED_FRAMES = 1
+_V_SEQUENCE_END = 2
+_V_METADATA = 4
+_V_MPEG2TS_SEQUENCE_START = 5
+_V_MULTITRACK = 6
+_A_SEQUENCE_START = 0
+_A_SEQUENCE_END = 2
+_A_MULTITRACK = 5
+_A_MODEX = 7
+_CTS_FOURCCS = (FOURCC_AVC, FOURCC_HEVC)
+
 _CACHE_LIMIT = 2048
 _video_cache: dict[bytes, VideoInfo] = {}
 _audio_cache: dict[bytes, AudioInfo] = {}
@@ -140,12 +151,12 @@ def classify_video(payload: Buffer) -> VideoInfo:
     b0 = payload[0]
     if b0 & EX_VIDEO_FLAG:
         packet_type = b0 & 0x0F
-        if (b0 >> 4) & 0x07 == 5 or packet_type >= VideoPacketType.MULTITRACK:
+        if (b0 >> 4) & 0x07 == 5 or packet_type >= _V_MULTITRACK:
             return _ex_video_info(enhanced.parse_ex_video_header(payload))
         size = 5
-        if packet_type == VideoPacketType.CODED_FRAMES:
+        if packet_type == _V_CODED_FRAMES:
             fourcc = payload[1:5]
-            if fourcc in (FOURCC_AVC, FOURCC_HEVC):
+            if fourcc in _CTS_FOURCCS:
                 size = 8
     elif b0 >> 4 == 5:
         size = 2
@@ -204,14 +215,13 @@ def _video(header: bytes) -> VideoInfo:
 def _ex_video_info(h: enhanced.ExVideoHeader) -> VideoInfo:
     codec = enhanced.video_codec_name(h.fourcc) if h.fourcc else ""
     command = h.command >= 0
-    metadata = h.packet_type == VideoPacketType.METADATA and not command
+    metadata = h.packet_type == _V_METADATA and not command
     pt = h.packet_type
     return VideoInfo(
         codec,
         h.frame_type in (1, 4) and not command and not metadata,
-        not command
-        and pt in (VideoPacketType.SEQUENCE_START, VideoPacketType.MPEG2TS_SEQUENCE_START),
-        not command and pt == VideoPacketType.SEQUENCE_END,
+        not command and (pt in (_V_SEQUENCE_START, _V_MPEG2TS_SEQUENCE_START)),
+        not command and pt == _V_SEQUENCE_END,
         h.composition_time,
         True,
         command,
@@ -232,7 +242,7 @@ def classify_audio(payload: Buffer) -> AudioInfo:
     sound_format = b0 >> 4
     if sound_format == SOUND_FORMAT_EX_HEADER:
         packet_type = b0 & 0x0F
-        if packet_type in (AudioPacketType.MULTITRACK, AudioPacketType.MODEX):
+        if packet_type in (_A_MULTITRACK, _A_MODEX):
             return _ex_audio_info(enhanced.parse_ex_audio_header(payload))
         size = 5
     elif sound_format == SOUND_FORMAT_AAC:
@@ -278,12 +288,12 @@ def _audio(header: bytes) -> AudioInfo:
 def _ex_audio_info(h: enhanced.ExAudioHeader) -> AudioInfo:
     return AudioInfo(
         enhanced.audio_codec_name(h.fourcc),
-        h.packet_type == AudioPacketType.SEQUENCE_START,
+        h.packet_type == _A_SEQUENCE_START,
         0,
         0,
         True,
         0,
-        h.packet_type == AudioPacketType.SEQUENCE_END,
+        h.packet_type == _A_SEQUENCE_END,
         h.multitrack_type >= 0,
         h.packet_type,
         h.data_offset,
