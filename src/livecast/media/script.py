@@ -14,6 +14,8 @@ CLEAR_DATA_FRAME = "@clearDataFrame"
 ON_METADATA = "onMetaData"
 
 _AMF0_STRING = 0x02
+_SET_DATA_FRAME = SET_DATA_FRAME.encode()
+_ON_METADATA = ON_METADATA.encode()
 
 
 def _string_at(payload: Buffer, pos: int) -> tuple[bytes, int] | None:
@@ -40,7 +42,7 @@ def strip_set_data_frame(payload: Buffer) -> bytes | None:
     Raises ProtocolError when @setDataFrame is not followed by a handler name string.
     """
     found = _string_at(payload, 0)
-    if found is None or found[0] != SET_DATA_FRAME.encode():
+    if found is None or found[0] != _SET_DATA_FRAME:
         return None
     rest = found[1]
     if _string_at(payload, rest) is None:
@@ -54,7 +56,7 @@ def is_metadata(payload: Buffer) -> bool:
     if found is None:
         return False
     name, rest = found
-    if name == SET_DATA_FRAME.encode():
+    if name == _SET_DATA_FRAME:
         following = _string_at(payload, rest)
-        return following is not None and following[0] == ON_METADATA.encode()
-    return name == ON_METADATA.encode()
+        return following is not None and following[0] == _ON_METADATA
+    return name == _ON_METADATA
