@@ -437,6 +437,8 @@ def test_encoder_value_errors() -> None:
         amf3.encode({"": 1})  # an empty dynamic name would end the member list
     with pytest.raises(TypeError):
         amf3.encode({1: 1})
+    with pytest.raises(TypeError):
+        amf3.encode(TypedObject("C", {1: 1}))  # type: ignore[dict-item]
     with pytest.raises(ValueError):
         amf3.encode(10**400)
     deep: list[object] = []
@@ -466,6 +468,7 @@ def test_depth_bound_is_the_same_on_both_sides() -> None:
     [
         ("", None),  # Decoder.read_value on nothing
         ("04", "ends"),  # integer without its U29
+        ("04 81", "ends"),  # 2-byte U29 cut short
         ("04 ff ff ff", "ends"),  # U29 continuing past the data (4th byte missing)
         ("05 3f f0 00", "ends"),  # double cut short
         ("06 07 61 62", "ends"),  # string claims 3 bytes, has 2
