@@ -23,9 +23,12 @@ def pump(client: ClientSession, server: ServerSession) -> tuple[list[ev.Event], 
     for _ in range(50):
         c_out = client.data_to_send()
         if c_out:
-            for e in server.receive_data(c_out):
-                s_events.append(e)
-                react(server, e)
+            events = server.receive_data(c_out)
+            while events:
+                for e in events:
+                    s_events.append(e)
+                    react(server, e)
+                events = server.receive_data(b"") if server.held else []
         s_out = server.data_to_send()
         if s_out:
             c_events.extend(client.receive_data(s_out))
@@ -294,3 +297,26 @@ def test_garbage_after_handshake_raises_only_protocol_error() -> None:
     # fmt 1 header on a chunk stream that never had fmt 0
     with pytest.raises(ProtocolError):
         server.receive_data(b"\x43\x00\x00\x00\x00\x00\x05\x14hello")
+
+
+def test_commands_pipelined_behind_connect_are_answered_after_it() -> None:
+    client = ClientSession(random_bytes=RANDOM, digest=False)
+    server = ServerSession(random_bytes=RANDOM)
+    client.initiate()
+    client.connect("live", "rtmp://h/live")
+    client.create_stream()
+    client.play(1, "x")
+    server.receive_data(client.data_to_send())
+    client.receive_data(server.data_to_send())
+    events = server.receive_data(client.data_to_send())  # C2 + connect + createStream + play
+    assert [type(e) for e in events] == [ev.ConnectRequest]
+    assert not server.held  # nothing to do until connect is answered
+    (connect,) = events
+    assert isinstance(connect, ev.ConnectRequest)
+    server.accept_connect(connect)
+    assert server.held
+    events = server.receive_data(b"")
+    assert [type(e) for e in events] == [ev.StreamCreated, ev.PlayRequest]
+    c_events = client.receive_data(server.data_to_send())
+    kinds = [type(e) for e in c_events if not isinstance(e, ev.StreamControl)]
+    assert kinds == [ev.ConnectResult, ev.StreamCreated]

@@ -48,6 +48,23 @@ class Timeline:
         return out
 
 
+def _video_flags(payload: bytes) -> tuple[bool, bool]:
+    """(keyframe, sequence header). A codec livecast does not know is still forwarded,
+    as a plain frame: the server relays, it does not judge."""
+    try:
+        info = classify_video(payload)
+    except ProtocolError:
+        return False, False
+    return info.keyframe, info.sequence_header
+
+
+def _audio_header(payload: bytes) -> bool:
+    try:
+        return classify_audio(payload).sequence_header
+    except ProtocolError:
+        return False  # e.g. an empty Enhanced RTMP "silence" message
+
+
 class Stream:
     """A publisher's frames fanned out to subscribers, grouped by wire form."""
 
@@ -114,18 +131,18 @@ class Stream:
         self.frames_in += 1
         ts = self.timeline.map(timestamp)
         if type_id == VIDEO:
-            info = classify_video(payload)
-            frame = Frame(VIDEO, ts, payload, keyframe=info.keyframe, header=info.sequence_header)
+            keyframe, header = _video_flags(payload)
+            frame = Frame(VIDEO, ts, payload, keyframe=keyframe, header=header)
             self.has_video = True
-            if info.sequence_header:
+            if header:
                 self.video_header = frame
-            elif info.keyframe:
+            elif keyframe:
                 self._clear_gop()
         elif type_id == AUDIO:
-            ainfo = classify_audio(payload)
-            frame = Frame(AUDIO, ts, payload, header=ainfo.sequence_header)
+            header = _audio_header(payload)
+            frame = Frame(AUDIO, ts, payload, header=header)
             self.has_audio = True
-            if ainfo.sequence_header:
+            if header:
                 self.audio_header = frame
         elif type_id == DATA:
             meta = script.strip_set_data_frame(payload)

@@ -203,6 +203,7 @@ class ServerSession(_Base):
         self._next_stream_id = 1
         self.app = ""
         self.object_encoding = 0
+        self._held: list[RawMessage] = []
 
     # -- input ------------------------------------------------------------------------
 
@@ -215,12 +216,25 @@ class ServerSession(_Base):
             data = self._handshake.leftover
             self._handshake = None
             self.state = ConnState.AWAIT_CONNECT
-            if not data:
-                return []
+        raws = self._read_messages(data) if data else []
+        if self._held:
+            raws = self._held + raws
+            self._held = []
         out: list[ev.Event] = []
-        for raw in self._read_messages(data):
+        for i, raw in enumerate(raws):
+            if self.state is ConnState.CONNECTING:
+                # The glue has not answered connect yet; clients that pipeline
+                # createStream/publish after connect must get their answers after it.
+                self._held = raws[i:]
+                break
             out.extend(self._dispatch(raw))
         return out
+
+    @property
+    def held(self) -> bool:
+        """Messages wait behind an unanswered connect: after answering it, call
+        ``receive_data(b"")`` to get their events."""
+        return bool(self._held) and self.state is not ConnState.CONNECTING
 
     def _dispatch(self, raw: RawMessage) -> list[ev.Event]:
         t = raw.type_id

@@ -89,8 +89,10 @@ class RtmpConnection(asyncio.Protocol):
             return
         try:
             events = self.session.receive_data(data)
-            for event in events:
-                self._handle(event)
+            while events:
+                for event in events:
+                    self._handle(event)
+                events = self.session.receive_data(b"") if self.session.held else []
         except ProtocolError as exc:
             self.server.protocol_errors += 1
             self.abort(f"protocol error: {exc}")
