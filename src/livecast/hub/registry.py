@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from livecast.hub.stream import Stream
 from livecast.hub.subscriber import Flusher, Subscriber
@@ -33,6 +33,10 @@ class Hub:
         self.gop_cache_max_bytes = gop_cache_max_bytes
         self.replace_publisher = replace_publisher
         self.streams: dict[tuple[str, str], Stream] = {}
+        #: Called with each stream when a publisher starts on it, after the stream has
+        #: been reset: outputs that follow every live stream (HLS, recording, relay push)
+        #: attach their FrameListener to ``stream.listeners`` here.
+        self.on_stream_start: list[Callable[[Stream], None]] = []
 
     def get(self, app: str, name: str) -> Stream | None:
         return self.streams.get((app, name))
@@ -63,6 +67,8 @@ class Hub:
                 raise StreamBusy(f"{app}/{name} is already being published")
             stream.stop_publishing()
         stream.start_publishing(publisher)
+        for callback in self.on_stream_start:
+            callback(stream)
         return stream, previous
 
     def stop_publishing(self, stream: Stream, publisher: object) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable
+from typing import Protocol
 
 from livecast.hub.frame import AUDIO, DATA, VIDEO, Frame
 from livecast.hub.subscriber import Flusher, Group, Subscriber
@@ -46,6 +47,16 @@ class Timeline:
         if out > self.last_out:
             self.last_out = out
         return out
+
+
+class FrameListener(Protocol):
+    """Outputs that take frames rather than bytes (HLS segmenter, recorder, relay push).
+
+    Called synchronously for each frame; they must be quick and never block.
+    """
+
+    def on_frame(self, frame: Frame) -> None: ...
+    def on_unpublish(self) -> None: ...
 
 
 def _video_flags(payload: bytes) -> tuple[bool, bool]:
@@ -93,6 +104,7 @@ class Stream:
         self.has_audio = False
         self.groups: dict[Hashable, Group] = {}
         self.subscribers: set[Subscriber] = set()
+        self.listeners: list[FrameListener] = []
         self.bytes_in = 0
         self.frames_in = 0
         self.sessions = 0  # how many publisher sessions this stream has had
@@ -122,6 +134,9 @@ class Stream:
         self.flush()
         self.publisher = None
         self._clear_gop()
+        for listener in self.listeners:
+            listener.on_unpublish()
+        self.listeners = []
         for sub in list(self.subscribers):
             sub.on_unpublish(self.name)
 
@@ -169,6 +184,8 @@ class Stream:
                 self._clear_gop()  # a GOP too long to cache: late joiners wait
         for group in self.groups.values():
             group.push(frame)
+        for listener in self.listeners:
+            listener.on_frame(frame)
         return frame
 
     def _clear_gop(self) -> None:
