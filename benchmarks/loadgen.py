@@ -25,6 +25,11 @@ from typing import cast
 
 from benchmarks import aio, procstat
 from benchmarks import rtmpmini as rm
+from livecast.media.flv import FlvReader
+from livecast.rtmp import amf0
+from livecast.rtmp import events as ev
+from livecast.rtmp.errors import ProtocolError
+from livecast.rtmp.session import ClientSession
 
 SCRATCH = bytearray(256 * 1024)  # every counting reader receives into this one buffer
 SCRATCH_VIEW = memoryview(SCRATCH)
@@ -44,11 +49,11 @@ class Probe:
 
 
 class Player(asyncio.BufferedProtocol):
-    """One RTMP player. Parses until the first keyframe (probes: always), then counts."""
+    """One RTMP player on the bench's own small client: parses until the first
+    keyframe, then only counts bytes (and acknowledges them)."""
 
-    def __init__(self, app: str, stream: str, tc_url: str, probe: Probe | None) -> None:
+    def __init__(self, app: str, stream: str, tc_url: str) -> None:
         self.app, self.stream, self.tc_url = app, stream, tc_url
-        self.probe = probe
         self.parsing = True
         self.transport: asyncio.Transport | None = None
         self.t_connect = time.monotonic()
@@ -120,19 +125,7 @@ class Player(asyncio.BufferedProtocol):
         if type_id == rm.MSG_VIDEO:
             if self.first_frame_ms is None and rm.is_video_keyframe(payload):
                 self.first_frame_ms = (time.monotonic() - self.t_connect) * 1000.0
-                if self.probe is None:
-                    self.parsing = False  # from now on: count bytes only
-            if self.probe is not None and self.probe.epoch_ms is not None:
-                t = now_ms()
-                self.probe.ts_delays.append((t, t - self.probe.epoch_ms - timestamp))
-        elif type_id == rm.MSG_DATA:
-            if self.probe is not None:
-                values = rm.amf0_decode_all(payload)
-                if len(values) >= 2 and values[0] == "onTextData":
-                    obj = values[1]
-                    if isinstance(obj, dict) and isinstance(obj.get("t"), float):
-                        t = now_ms()
-                        self.probe.text_delays.append((t, t - obj["t"]))
+                self.parsing = False  # from now on: count bytes only
         elif type_id == rm.MSG_COMMAND:
             self._on_command(rm.amf0_decode_all(payload))
         elif type_id == rm.MSG_WINDOW_ACK_SIZE and len(payload) >= 4:
@@ -167,6 +160,92 @@ class Player(asyncio.BufferedProtocol):
                 self._fail(code)
 
 
+class ProbePlayer(asyncio.Protocol):
+    """A player on livecast's own ClientSession that parses everything, to measure
+    forward delay: onTextData send times, and video timestamps against the publisher's
+    clock."""
+
+    def __init__(self, app: str, stream: str, tc_url: str, probe: Probe) -> None:
+        self.app, self.stream, self.tc_url = app, stream, tc_url
+        self.probe = probe
+        self.session = ClientSession(random_bytes=os.urandom(4096), digest=False)
+        self.transport: asyncio.Transport | None = None
+        self.t_connect = time.monotonic()
+        self.first_frame_ms: float | None = None
+        self.total = 0
+        self.error: str | None = None
+        self.closed = False
+        self.playing = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self.session.initiate()
+        self.session.connect(app=self.app, tc_url=self.tc_url)
+        self.transport.write(self.session.data_to_send())
+
+    def data_received(self, data: bytes) -> None:
+        self.total += len(data)
+        try:
+            events = self.session.receive_data(data)
+        except ProtocolError as exc:
+            self.error = f"protocol: {exc}"
+            if self.transport is not None:
+                self.transport.close()
+            return
+        for event in events:
+            self._on_event(event)
+        out = self.session.data_to_send()
+        if out and self.transport is not None:
+            self.transport.write(out)
+
+    def _on_event(self, event: ev.Event) -> None:
+        if isinstance(event, ev.Media):
+            if event.type_id == rm.MSG_VIDEO:
+                if self.first_frame_ms is None and rm.is_video_keyframe(event.payload):
+                    self.first_frame_ms = (time.monotonic() - self.t_connect) * 1000.0
+                if self.probe.epoch_ms is not None:
+                    t = now_ms()
+                    self.probe.ts_delays.append((t, t - self.probe.epoch_ms - event.timestamp))
+            elif event.type_id == rm.MSG_DATA:
+                text_delay(self.probe, event.payload)
+        elif isinstance(event, ev.ConnectResult):
+            if event.ok:
+                self.session.create_stream()
+            else:
+                self.error = f"connect refused: {event.info}"
+        elif isinstance(event, ev.StreamCreated):
+            self.session.play(event.stream_id, self.stream)
+            self.session.set_buffer_length(event.stream_id, 1000)
+        elif isinstance(event, ev.Status):
+            if event.code == "NetStream.Play.Start":
+                self.playing = True
+            elif event.level == "error":
+                self.error = event.code
+
+    def eof_received(self) -> bool | None:
+        if self.error is None:
+            self.error = "server closed the connection"
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.error is None:
+            self.error = f"connection lost: {exc}" if exc else "connection closed"
+
+
+def text_delay(probe: Probe, payload: bytes) -> None:
+    """Record the delay of an onTextData {t: send wall-clock ms} message."""
+    try:
+        values = amf0.decode(payload)
+    except ProtocolError:
+        return
+    if len(values) >= 2 and values[0] == "onTextData" and isinstance(values[1], dict):
+        sent = values[1].get("t")
+        if isinstance(sent, float):
+            t = now_ms()
+            probe.text_delays.append((t, t - sent))
+
+
 class HttpFlvViewer(asyncio.BufferedProtocol):
     """One HTTP-FLV viewer: GET /APP/STREAM.flv; parses FLV tags until the first
     keyframe (probes: always), then counts bytes."""
@@ -186,8 +265,7 @@ class HttpFlvViewer(asyncio.BufferedProtocol):
         self._buf = bytearray()
         self._in_body = False
         self._chunked = False
-        self._body = bytearray()
-        self._flv_pos = 13  # FLV header + PreviousTagSize0
+        self._flv = FlvReader()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
@@ -244,13 +322,12 @@ class HttpFlvViewer(asyncio.BufferedProtocol):
         if self._chunked:
             self._dechunk()
         else:
-            self._body += buf
+            self._tags(bytes(buf))
             buf.clear()
-        self._tags()
 
     def _dechunk(self) -> None:
         buf = self._buf
-        while True:
+        while self.parsing:
             end = buf.find(b"\r\n")
             if end < 0:
                 return
@@ -261,42 +338,30 @@ class HttpFlvViewer(asyncio.BufferedProtocol):
                 return
             if len(buf) < end + 2 + size + 2:
                 return
-            self._body += buf[end + 2 : end + 2 + size]
+            self._tags(bytes(buf[end + 2 : end + 2 + size]))
             del buf[: end + 2 + size + 2]
 
-    def _tags(self) -> None:
-        body = self._body
-        pos = self._flv_pos
-        while len(body) >= pos + 11:
-            kind = body[pos] & 0x1F
-            size = (body[pos + 1] << 16) | (body[pos + 2] << 8) | body[pos + 3]
-            ts = (body[pos + 7] << 24) | (body[pos + 4] << 16) | (body[pos + 5] << 8)
-            ts |= body[pos + 6]
-            if len(body) < pos + 11 + size + 4:
-                break
-            payload = bytes(body[pos + 11 : pos + 11 + size])
-            pos += 11 + size + 4
-            if kind == rm.MSG_VIDEO:
-                if self.first_frame_ms is None and rm.is_video_keyframe(payload):
+    def _tags(self, data: bytes) -> None:
+        try:
+            tags = self._flv.feed(data)
+        except ProtocolError as exc:
+            self._fail(f"FLV: {exc}")
+            return
+        for tag in tags:
+            if tag.tag_type == rm.MSG_VIDEO:
+                if self.first_frame_ms is None and rm.is_video_keyframe(tag.payload):
                     self.first_frame_ms = (time.monotonic() - self.t_connect) * 1000.0
                     if self.probe is None:
-                        self.parsing = False
-                        break
+                        self.parsing = False  # from now on: count bytes only
+                        return
                 if self.probe is not None and self.probe.epoch_ms is not None:
                     t = now_ms()
-                    self.probe.ts_delays.append((t, t - self.probe.epoch_ms - ts))
-            elif kind == rm.MSG_DATA and self.probe is not None:
-                values = rm.amf0_decode_all(payload)
-                if len(values) >= 2 and values[0] == "onTextData":
-                    obj = values[1]
-                    if isinstance(obj, dict) and isinstance(obj.get("t"), float):
-                        t = now_ms()
-                        self.probe.text_delays.append((t, t - obj["t"]))
-        del body[:pos]
-        self._flv_pos = 0
+                    self.probe.ts_delays.append((t, t - self.probe.epoch_ms - tag.timestamp))
+            elif tag.tag_type == rm.MSG_DATA and self.probe is not None:
+                text_delay(self.probe, tag.payload)
 
 
-Conn = Player | HttpFlvViewer
+Conn = Player | ProbePlayer | HttpFlvViewer
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -355,7 +420,11 @@ async def run(args: argparse.Namespace) -> Result:
             conn = HttpFlvViewer(args.host, args.http_port, path, p)
             port = args.http_port
         else:
-            conn = Player(args.app, args.stream, tc_url, p)
+            conn = (
+                Player(args.app, args.stream, tc_url)
+                if p is None
+                else ProbePlayer(args.app, args.stream, tc_url, p)
+            )
             port = args.port
         conns.append(conn)
         try:
@@ -389,6 +458,7 @@ async def run(args: argparse.Namespace) -> Result:
     await asyncio.sleep(args.settle)
 
     # the measurement window
+    log(f"  window {args.window:g} s")
     before = {id(c): c.total for c in conns}
     cpu0 = procstat.sample_tree(args.server_pid) if args.server_pid else None
     self0 = sum(procstat.self_cpu())

@@ -22,105 +22,112 @@ import time
 from pathlib import Path
 
 from benchmarks import aio
-from benchmarks import rtmpmini as rm
-from benchmarks.flvfile import Tag, read_tags
+from livecast.media.flv import FlvTag, read_file_tags
+from livecast.rtmp import amf0
+from livecast.rtmp import events as ev
+from livecast.rtmp.errors import ProtocolError
+from livecast.rtmp.session import ClientSession
 
 CHUNK_SIZE = 4096
-CSID = {rm.MSG_AUDIO: 6, rm.MSG_VIDEO: 7, rm.MSG_DATA: 4}
+AUDIO, VIDEO, DATA = 8, 9, 18
 
 
-def is_sequence_header(tag: Tag) -> bool:
+class PublishError(Exception):
+    """The server refused or broke off the publish."""
+
+
+def is_sequence_header(tag: FlvTag) -> bool:
     p = tag.payload
-    if tag.type_id == rm.MSG_VIDEO:
+    if tag.tag_type == VIDEO:
         return len(p) > 1 and (p[0] & 0x0F) in (7, 12) and p[1] == 0
-    if tag.type_id == rm.MSG_AUDIO:
+    if tag.tag_type == AUDIO:
         return len(p) > 1 and (p[0] >> 4) == 10 and p[1] == 0
     return False
 
 
 class Publisher:
-    def __init__(self, host: str, port: int, app: str, stream: str, tags: list[Tag]) -> None:
+    """livecast's own ClientSession over an asyncio stream, paced by the tags' clock."""
+
+    def __init__(self, host: str, port: int, app: str, stream: str, tags: list[FlvTag]) -> None:
         self.host, self.port, self.app, self.stream = host, port, app, stream
         self.tags = tags
         self.lateness_ms: list[float] = []
         self.sent_bytes = 0
-        self.stream_id = 0
-        self._events: asyncio.Queue[tuple[int, list[object]]] = asyncio.Queue()
+        self.session = ClientSession(
+            random_bytes=os.urandom(4096), digest=False, chunk_size=CHUNK_SIZE
+        )
+        self._events: asyncio.Queue[ev.Event | None] = asyncio.Queue()
+        self._writer: asyncio.StreamWriter | None = None
 
-    def _on_message(self, type_id: int, stream_id: int, timestamp: int, payload: bytes) -> None:
-        if type_id == rm.MSG_COMMAND:
-            values = rm.amf0_decode_all(payload)
-            self._events.put_nowait((stream_id, values))
+    def _flush(self) -> None:
+        out = self.session.data_to_send()
+        if out and self._writer is not None:
+            self.sent_bytes += len(out)
+            self._writer.write(out)
 
-    async def _expect(self, what: str) -> list[object]:
+    async def _read_loop(self, reader: asyncio.StreamReader) -> None:
+        try:
+            while data := await reader.read(65536):
+                for event in self.session.receive_data(data):
+                    self._events.put_nowait(event)
+                self._flush()  # handshake answers, acknowledgements
+        finally:
+            self._events.put_nowait(None)
+
+    async def _expect(self, kind: type[ev.Event]) -> ev.Event:
         while True:
-            _, values = await asyncio.wait_for(self._events.get(), 10)
-            name = values[0] if values else None
-            if name == "_error":
-                raise rm.RtmpError(f"{what}: server answered _error {values[3:]}")
-            if name == "onStatus" and len(values) > 3 and isinstance(values[3], dict):
-                code = str(values[3].get("code", ""))
-                if what == "publish":
-                    if code == "NetStream.Publish.Start":
-                        return values
-                    raise rm.RtmpError(f"publish refused: {code}")
-            if name == "_result" and what != "publish":
-                return values
+            event = await asyncio.wait_for(self._events.get(), 10)
+            if event is None:
+                raise PublishError("the server closed the connection")
+            if isinstance(event, ev.ConnectResult) and not event.ok:
+                raise PublishError(f"connect refused: {event.info}")
+            if isinstance(event, ev.CommandResult) and not event.ok:
+                raise PublishError(f"call {event.transaction_id} failed: {event.values}")
+            if isinstance(event, ev.Status) and event.level == "error":
+                raise PublishError(f"{event.code}: {event.description}")
+            if isinstance(event, kind):
+                return event
 
     async def run(self, probe_ms: int) -> None:
         reader, writer = await asyncio.open_connection(self.host, self.port)
-        writer.write(rm.c0c1(os.urandom(rm.HANDSHAKE_SIZE)))
-        s0s1s2 = await reader.readexactly(1 + 2 * rm.HANDSHAKE_SIZE)
-        writer.write(s0s1s2[1 : 1 + rm.HANDSHAKE_SIZE])  # C2 echoes S1
-        chunks = rm.ChunkReader(self._on_message)
-
-        async def read_loop() -> None:
-            while data := await reader.read(65536):
-                chunks.feed(data)
-
-        reading = asyncio.create_task(read_loop())
-        tc_url = f"rtmp://{self.host}:{self.port}/{self.app}"
-        writer.write(rm.control(rm.MSG_SET_CHUNK_SIZE, rm.U32.pack(CHUNK_SIZE)))
-        writer.write(
-            rm.command(
-                "connect",
-                1,
-                {"app": self.app, "type": "nonprivate", "flashVer": "FMLE/3.0", "tcUrl": tc_url},
-            )
-        )
-        await self._expect("connect")
-        writer.write(rm.command("releaseStream", 2, None, self.stream))
-        writer.write(rm.command("FCPublish", 3, None, self.stream))
-        writer.write(rm.command("createStream", 4, None))
-        while True:
-            values = await self._expect("createStream")
-            if values[1] == 4:
-                break
-        self.stream_id = int(values[3])  # type: ignore[call-overload]
-        writer.write(rm.command("publish", 5, None, self.stream, "live", stream_id=self.stream_id))
-        await self._expect("publish")
+        self._writer = writer
+        s = self.session
+        s.initiate()
+        s.connect(app=self.app, tc_url=f"rtmp://{self.host}:{self.port}/{self.app}")
+        self._flush()
+        reading = asyncio.create_task(self._read_loop(reader))
         try:
-            await self._send_loop(writer, probe_ms)
+            await self._expect(ev.ConnectResult)
+            s.release_stream(self.stream)
+            s.fc_publish(self.stream)
+            s.create_stream()
+            self._flush()
+            created = await self._expect(ev.StreamCreated)
+            assert isinstance(created, ev.StreamCreated)
+            s.publish(created.stream_id, self.stream)
+            self._flush()
+            while True:
+                status = await self._expect(ev.Status)
+                assert isinstance(status, ev.Status)
+                if status.code == "NetStream.Publish.Start":
+                    break
+            await self._send_loop(writer, created.stream_id, probe_ms)
         finally:
             reading.cancel()
             writer.close()
 
-    def _wire(self, type_id: int, timestamp: int, payload: bytes) -> bytes:
-        return rm.encode_message(
-            CSID.get(type_id, 4), type_id, self.stream_id, timestamp, payload, CHUNK_SIZE
-        )
-
-    async def _send_loop(self, writer: asyncio.StreamWriter, probe_ms: int) -> None:
+    async def _send_loop(self, writer: asyncio.StreamWriter, sid: int, probe_ms: int) -> None:
         loop = asyncio.get_running_loop()
-        tags = [t for t in self.tags if t.type_id in (rm.MSG_AUDIO, rm.MSG_VIDEO)]
-        meta = next((t for t in self.tags if t.type_id == rm.MSG_DATA), None)
+        s = self.session
+        tags = [t for t in self.tags if t.tag_type in (AUDIO, VIDEO)]
+        meta = next((t for t in self.tags if t.tag_type == DATA), None)
         first = tags[0].timestamp
         period = max(t.timestamp for t in tags) - first + 34  # one frame after the last
         start_mono = loop.time()
         epoch_ms = time.time() * 1000.0
         print(f"publishing epoch_ms={epoch_ms:.3f}", flush=True)
         if meta is not None:
-            writer.write(self._wire(rm.MSG_DATA, 0, rm.amf0_encode("@setDataFrame") + meta.payload))
+            s.send_media(sid, DATA, 0, amf0.encode("@setDataFrame") + meta.payload)
         next_probe = 0.0
         lap = 0
         while True:
@@ -132,20 +139,19 @@ class Publisher:
                 while True:
                     now = loop.time() - start_mono
                     if next_probe <= min(due, now):
-                        t_ms = time.time() * 1000.0
-                        body = rm.amf0_encode("onTextData") + rm.amf0_encode({"t": t_ms})
-                        writer.write(self._wire(rm.MSG_DATA, int(next_probe * 1000), body))
+                        body = amf0.encode("onTextData", {"t": time.time() * 1000.0})
+                        s.send_media(sid, DATA, int(next_probe * 1000), body)
                         next_probe += probe_ms / 1000.0
                         continue
                     if due <= now:
                         break
+                    self._flush()
                     await asyncio.sleep(min(due, next_probe) - now)
-                if i % 64 == 0:
-                    await writer.drain()
                 self.lateness_ms.append((now - due) * 1000.0)
-                wire = self._wire(tag.type_id, ts, tag.payload)
-                self.sent_bytes += len(wire)
-                writer.write(wire)
+                s.send_media(sid, tag.tag_type, ts, tag.payload)
+                if i % 64 == 0:
+                    self._flush()
+                    await writer.drain()
             lap += 1
 
     def summary(self) -> dict[str, object]:
@@ -168,7 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--file", type=Path, required=True)
     ap.add_argument("--probe-ms", type=int, default=100)
     args = ap.parse_args(argv)
-    pub = Publisher(args.host, args.port, args.app, args.stream, read_tags(args.file))
+    pub = Publisher(
+        args.host, args.port, args.app, args.stream, read_file_tags(args.file.read_bytes())
+    )
 
     async def amain() -> None:
         task = asyncio.create_task(pub.run(args.probe_ms))
@@ -180,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         aio.run(amain())
-    except (OSError, rm.RtmpError, asyncio.IncompleteReadError, TimeoutError) as exc:
+    except (OSError, PublishError, ProtocolError, TimeoutError) as exc:
         print(f"publisher: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         print(json.dumps({"error": str(exc), **pub.summary()}), flush=True)
         return 1

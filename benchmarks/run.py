@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -29,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import servers
-from benchmarks.flvfile import read_tags
 from benchmarks.media import ensure_media
+from livecast.media.flv import read_file_tags
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -108,7 +109,7 @@ def pin_self(core: int) -> None:
 
 
 def stream_bytes_per_s(path: Path) -> float:
-    tags = [t for t in read_tags(path) if t.type_id in (8, 9)]
+    tags = [t for t in read_file_tags(path.read_bytes()) if t.tag_type in (8, 9)]
     span_ms = max(t.timestamp for t in tags) - min(t.timestamp for t in tags) + 34
     return sum(len(t.payload) for t in tags) * 1000.0 / span_ms
 
@@ -187,12 +188,12 @@ class Bench:
             ]  # fmt: skip
             lg = self.spawn(cmd, self.core(CLIENT_CORE), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)  # fmt: skip
-            out, err = lg.communicate(timeout=args.window + players / args.rate + 60)
+            out, err = self.wait_loadgen(lg, server, row, players)
             if lg.returncode != 0:
                 raise RuntimeError(f"load generator failed ({lg.returncode}): {err[-1500:]}")
             if args.verbose:
                 sys.stdout.write(err)
-            row.loadgen = json.loads(out.strip().splitlines()[-1])
+            row.loadgen.update(json.loads(out.strip().splitlines()[-1]))
         except (RuntimeError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
             row.skipped = f"failed: {exc}"
         finally:
@@ -208,6 +209,47 @@ class Bench:
             server.stop()
         progress(f"{label} {describe(row)} ({time.monotonic() - t0:.0f} s)")
         return row
+
+    def wait_loadgen(
+        self, lg: subprocess.Popen[str], server: servers.RunningServer, row: Row, players: int
+    ) -> tuple[str, str]:
+        """Follow the load generator's progress; start py-spy on the window if asked."""
+        args = self.args
+        assert lg.stderr is not None and lg.stdout is not None
+        watchdog = threading.Timer(args.window + players / args.rate + 60, lg.kill)
+        watchdog.start()
+        err: list[str] = []
+        spy: subprocess.Popen[str] | None = None
+        try:
+            for line in lg.stderr:
+                err.append(line)
+                if (
+                    line.strip().startswith("window")
+                    and args.py_spy
+                    and server.spec.kind == "livecast"
+                ):
+                    spy = self.start_py_spy(server, row)
+            out = lg.stdout.read()
+            lg.wait(10)
+        finally:
+            watchdog.cancel()
+        if spy is not None:
+            spy.wait(args.window + 30)
+        return out, "".join(err)
+
+    def start_py_spy(self, server: servers.RunningServer, row: Row) -> subprocess.Popen[str] | None:
+        exe = shutil.which("py-spy") or str(ROOT / ".venv" / "bin" / "py-spy")
+        if not Path(exe).exists():
+            progress("py-spy is not installed (pip install py-spy); no flame graph")
+            return None
+        mode = row.mode.replace(" ", "")
+        out = Path(self.args.py_spy) / f"flame-{row.server}-{mode}-{row.players}-{row.kind}.svg"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        row.loadgen["flame_graph"] = str(out)
+        cmd = [exe, "record", "--nonblocking", "-r", "200", "-d", str(int(self.args.window)),
+               "-p", str(server.pid), "-o", str(out)]  # fmt: skip
+        return self.spawn(cmd, self.core(CLIENT_CORE), stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)  # fmt: skip
 
     def run_floor(self, size: int, conns: int, label: str) -> Row:
         args = self.args
@@ -461,13 +503,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument(
         "--update-docs", action="store_true", help="rewrite docs/performance.md's table"
     )
+    ap.add_argument("--py-spy", metavar="DIR", help="flame graphs of livecast's windows to DIR")
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args(argv)
     q = args.quick
     args.servers = (args.servers.split(",") if args.servers else
                     list(QUICK_SERVERS if q else FULL_SERVERS))  # fmt: skip
     args.players = args.players or ([300] if q else list(FULL_PLAYERS))
-    args.http_flv = args.http_flv if args.http_flv is not None else ([] if q else [300, 600])
+    if args.http_flv is None:  # HTTP-FLV rows beside the RTMP rows they compare with
+        args.http_flv = [] if q else [n for n in args.players if n in (300, 600)]
     args.window = args.window or (8.0 if q else 20.0)
     args.warmup = args.warmup if args.warmup is not None else (2.0 if q else 3.0)
     if args.floor_sizes is None:
