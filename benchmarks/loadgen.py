@@ -21,7 +21,7 @@ import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from typing import cast
+from typing import Any, cast
 
 from benchmarks import aio, procstat
 from benchmarks import rtmpmini as rm
@@ -404,64 +404,174 @@ class Result:
     join_s: float
 
 
-async def run(args: argparse.Namespace) -> Result:
+async def open_players(
+    args: argparse.Namespace, count: int, probe: Probe | None, errors: dict[str, int]
+) -> list[Conn]:
+    """Open ``count`` connections at ``args.rate`` per second (probes if ``probe``)."""
     loop = asyncio.get_running_loop()
-    probe = Probe(epoch_ms=args.epoch_ms)
     conns: list[Conn] = []
-    connect_errors: dict[str, int] = {}
     tc_url = f"rtmp://{args.host}:{args.port}/{args.app}"
-    rss_before = procstat.sample_tree(args.server_pid).rss_kb if args.server_pid else None
 
-    async def open_one(i: int) -> None:
-        p = probe if i < args.probes else None
+    async def open_one() -> None:
         conn: Conn
         if args.kind == "httpflv":
             path = f"/{args.app}/{args.stream}.flv"
-            conn = HttpFlvViewer(args.host, args.http_port, path, p)
+            conn = HttpFlvViewer(args.host, args.http_port, path, probe)
             port = args.http_port
         else:
-            conn = (
-                Player(args.app, args.stream, tc_url)
-                if p is None
-                else ProbePlayer(args.app, args.stream, tc_url, p)
-            )
             port = args.port
+            if probe is None:
+                conn = Player(args.app, args.stream, tc_url)
+            else:
+                conn = ProbePlayer(args.app, args.stream, tc_url, probe)
         conns.append(conn)
         try:
             await loop.create_connection(lambda: conn, args.host, port)
         except OSError as exc:
             key = type(exc).__name__
-            connect_errors[key] = connect_errors.get(key, 0) + 1
+            errors[key] = errors.get(key, 0) + 1
             conn.error = f"connect: {exc}"
 
-    t_join = time.monotonic()
+    t0 = time.monotonic()
     tasks = []
-    for i in range(args.players):
-        due = t_join + i / args.rate
-        delay = due - time.monotonic()
+    for i in range(count):
+        delay = t0 + i / args.rate - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(open_one(i)))
+        tasks.append(asyncio.create_task(open_one()))
     await asyncio.gather(*tasks)
-    log(f"  connected {sum(c.transport is not None for c in conns)}/{args.players}")
+    return conns
 
-    # wait until every player has its first keyframe (or failed), bounded
-    deadline = time.monotonic() + args.start_timeout
+
+async def wait_started(conns: list[Conn], timeout: float) -> None:
+    """Until every player has its first keyframe or failed, at most ``timeout`` s."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        pending = [c for c in conns if c.first_frame_ms is None and c.error is None]
-        if not pending:
-            break
+        if all(c.first_frame_ms is not None or c.error is not None for c in conns):
+            return
         await asyncio.sleep(0.05)
+
+
+def conn_errors(conns: list[Conn], errors: dict[str, int]) -> dict[str, int]:
+    out = dict(errors)
+    for c in conns:
+        if c.error is not None and not c.error.startswith("connect:"):
+            key = c.error.split(":")[0]
+            out[key] = out.get(key, 0) + 1
+    return out
+
+
+async def probe_service(args: argparse.Namespace) -> None:
+    """``--probe-only``: the probe players, in a process of their own so that their
+    delay figures do not include the busy load generator's event-loop latency. Answers
+    ``status`` / ``mark`` / ``stop`` lines on stdin with one JSON line each."""
+    loop = asyncio.get_running_loop()
+    probe = Probe(epoch_ms=args.epoch_ms)
+    errors: dict[str, int] = {}
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    conns = await open_players(args, args.players, probe, errors)
+    while line := (await reader.readline()).decode().strip():
+        answer: dict[str, object]
+        if line == "status":
+            answer = {"pending": sum(c.first_frame_ms is None and c.error is None for c in conns)}
+        elif line == "mark":
+            answer = {"totals": [c.total for c in conns]}
+        else:
+            answer = {
+                "connected": sum(c.transport is not None for c in conns),
+                "started": sum(c.first_frame_ms is not None and not c.closed for c in conns),
+                "first_frames": [c.first_frame_ms for c in conns if c.first_frame_ms],
+                "errors": conn_errors(conns, errors),
+                "text_delays": probe.text_delays,
+                "ts_delays": probe.ts_delays,
+            }
+        print(json.dumps(answer), flush=True)
+        if line == "stop":
+            break
+    for c in conns:
+        if c.transport is not None:
+            c.transport.abort()
+
+
+class ProbeProcess:
+    """The load generator's handle on its ``--probe-only`` child."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+
+    @classmethod
+    async def start(cls, args: argparse.Namespace, count: int) -> ProbeProcess:
+        cmd = [
+            sys.executable, "-m", "benchmarks.loadgen", "--probe-only",
+            "--host", args.host, "--port", str(args.port), "--http-port", str(args.http_port),
+            "--kind", args.kind, "--app", args.app, "--stream", args.stream,
+            "--players", str(count), "--rate", str(args.rate),
+        ]  # fmt: skip
+        if args.epoch_ms is not None:
+            cmd += ["--epoch-ms", str(args.epoch_ms)]
+        proc = await asyncio.create_subprocess_exec(
+            *cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=1 << 26
+        )
+        return cls(proc)
+
+    async def ask(self, what: str) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(what.encode() + b"\n")
+        await self.proc.stdin.drain()
+        line = await asyncio.wait_for(self.proc.stdout.readline(), 30)
+        if not line:
+            raise RuntimeError("the probe process ended early")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    async def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            await asyncio.wait_for(self.proc.wait(), 10)
+        except TimeoutError:
+            self.proc.kill()
+
+
+async def run(args: argparse.Namespace) -> Result:
+    errors: dict[str, int] = {}
+    rss_before = procstat.sample_tree(args.server_pid).rss_kb if args.server_pid else None
+    n_probes = min(args.probes, args.players)
+    probes = await ProbeProcess.start(args, n_probes) if n_probes else None
+    try:
+        return await measure(args, probes, n_probes, errors, rss_before)
+    finally:
+        if probes is not None:
+            await probes.close()
+
+
+async def measure(
+    args: argparse.Namespace,
+    probes: ProbeProcess | None,
+    n_probes: int,
+    errors: dict[str, int],
+    rss_before: int | None,
+) -> Result:
+    t_join = time.monotonic()
+    conns = await open_players(args, args.players - n_probes, None, errors)
+    log(f"  connected {sum(c.transport is not None for c in conns) + n_probes}/{args.players}")
+    await wait_started(conns, args.start_timeout)
+    while probes is not None and time.monotonic() < t_join + args.start_timeout + 10:
+        if (await probes.ask("status"))["pending"] == 0:
+            break
+        await asyncio.sleep(0.1)
     join_s = time.monotonic() - t_join
-    started = [c for c in conns if c.first_frame_ms is not None and not c.closed]
-    log(f"  started {len(started)}/{args.players} in {join_s:.1f} s")
+    started = sum(c.first_frame_ms is not None and not c.closed for c in conns)
+    log(f"  started {started}/{args.players - n_probes} (+ {n_probes} probes) in {join_s:.1f} s")
     await asyncio.sleep(args.settle)
 
     # the measurement window
     log(f"  window {args.window:g} s")
-    before = {id(c): c.total for c in conns}
+    before = [c.total for c in conns]
+    p_before = (await probes.ask("mark"))["totals"] if probes else []
     cpu0 = procstat.sample_tree(args.server_pid) if args.server_pid else None
-    self0 = sum(procstat.self_cpu())
+    self0 = procstat.sample_tree(os.getpid()).cpu_s  # with the probe process
     t0 = time.monotonic()
     t0_ms = now_ms()
     rss_peak = cpu0.rss_kb if cpu0 else None
@@ -470,25 +580,31 @@ async def run(args: argparse.Namespace) -> Result:
         await asyncio.sleep(min(0.5, left))
         if args.server_pid and time.monotonic() < end - 0.05:
             rss_peak = max(rss_peak or 0, procstat.sample_tree(args.server_pid).rss_kb)
-    after = {id(c): c.total for c in conns}
+    after = [c.total for c in conns]
     cpu1 = procstat.sample_tree(args.server_pid) if args.server_pid else None
-    self1 = sum(procstat.self_cpu())
+    self1 = procstat.sample_tree(os.getpid()).cpu_s
     window = time.monotonic() - t0
     t1_ms = now_ms()
+    p_after = (await probes.ask("mark"))["totals"] if probes else []
     if cpu1 is not None:
         rss_peak = max(rss_peak or 0, cpu1.rss_kb)
+    report = await probes.ask("stop") if probes else {}
+    for c in conns:
+        if c.transport is not None:
+            c.transport.abort()
 
     threshold = int(args.stall_fraction * args.stream_bytes_per_s * window)
-    got = [after[id(c)] - before[id(c)] for c in conns]
-    stalled = sum(g < threshold for g in got) + (args.players - len(conns))
-    errors: dict[str, int] = dict(connect_errors)
-    for c in conns:
-        if c.error is not None:
-            key = c.error.split(":")[0]
-            errors[key] = errors.get(key, 0) + 1
+    got = [b - a for a, b in zip(before, after, strict=True)]
+    got += [b - a for a, b in zip(p_before, p_after, strict=True)]
+    missing = args.players - len(got)
+    stalled = sum(g < threshold for g in got) + missing
+    errors = conn_errors(conns, errors)
+    for key, n in report.get("errors", {}).items():
+        errors[key] = errors.get(key, 0) + n
     ff = [c.first_frame_ms for c in conns if c.first_frame_ms is not None]
-    text = [d for t, d in probe.text_delays if t0_ms <= t <= t1_ms]
-    ts_d = [d for t, d in probe.ts_delays if t0_ms <= t <= t1_ms]
+    ff += report.get("first_frames", [])
+    text = [d for t, d in report.get("text_delays", []) if t0_ms <= t <= t1_ms]
+    ts_d = [d for t, d in report.get("ts_delays", []) if t0_ms <= t <= t1_ms]
     # The table uses video timestamps for every server (nginx-rtmp does not forward
     # onTextData); unless this server rewrites timestamps, then onTextData.
     method, delays = "video timestamps", ts_d
@@ -496,21 +612,18 @@ async def run(args: argparse.Namespace) -> Result:
         method, delays = "onTextData", text
     if not delays:
         method = "none"
-    for c in conns:
-        if c.transport is not None:
-            c.transport.abort()
     return Result(
         kind=args.kind,
         players=args.players,
-        connected=sum(c.transport is not None for c in conns),
-        started=len(started),
-        failed=args.players - len(started),
+        connected=sum(c.transport is not None for c in conns) + report.get("connected", 0),
+        started=started + report.get("started", 0),
+        failed=args.players - started - report.get("started", 0),
         errors=errors,
         window_s=round(window, 3),
         delivered_bytes=sum(got),
         stalled=stalled,
         stall_threshold_bytes=threshold,
-        min_player_bytes=min(got) if len(got) == args.players else 0,
+        min_player_bytes=min(got) if got and not missing else 0,
         first_frame_p50_ms=pct(ff, 0.50),
         first_frame_p95_ms=pct(ff, 0.95),
         first_frame_max_ms=pct(ff, 1.0),
@@ -554,6 +667,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--epoch-ms", type=float, default=None, help="publisher's ts-0 wall time")
     ap.add_argument("--stream-bytes-per-s", type=float, default=2_628_000 / 8)
     ap.add_argument("--stall-fraction", type=float, default=0.8)
+    ap.add_argument("--probe-only", action="store_true", help=argparse.SUPPRESS)
     return ap.parse_args(argv)
 
 
@@ -563,6 +677,9 @@ def main(argv: list[str] | None = None) -> int:
     if limit < args.players + 64:
         log(f"loadgen: open-files limit {limit} is too low for {args.players} players")
         return 2
+    if args.probe_only:
+        aio.run(probe_service(args))
+        return 0
     result = aio.run(run(args))
     print(json.dumps(asdict(result)), flush=True)
     return 0
