@@ -10,6 +10,7 @@ from aiohttp import web
 
 from livecast.config import Config
 from livecast.hub.registry import Hub
+from livecast.outputs import httpflv
 
 
 def stream_view(hub: Hub) -> list[dict[str, object]]:
@@ -33,13 +34,18 @@ class HttpServer:
         self.config = config
         self.app = web.Application()
         self.app.router.add_get("/api/v1/streams", self._streams)
+        self.flv = httpflv.register(self.app, hub, config)
         self._runner: web.AppRunner | None = None
 
     async def _streams(self, request: web.Request) -> web.Response:
         return web.json_response({"streams": stream_view(self.hub)})
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        # handler_cancellation: a viewer that hangs up cancels its handler at once, so
+        # endless responses (HTTP-FLV) stop writing to a closed socket.
+        self._runner = web.AppRunner(
+            self.app, access_log=None, handle_signals=False, handler_cancellation=True
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, reuse_address=True)
         await site.start()
