@@ -259,7 +259,8 @@ class DeleteStreamCommand:
     @classmethod
     def from_command(cls, cmd: Command) -> DeleteStreamCommand:
         sid = _num(cmd, 0, "stream id", -1.0)
-        if sid < 0 or sid != int(sid) or sid > 0xFFFFFFFF:
+        # Range first: int() of NaN or infinity would raise ValueError/OverflowError.
+        if not 0 <= sid <= 0xFFFFFFFF or sid != int(sid):
             raise ProtocolError(f"deleteStream: bad stream id {sid!r}")
         return cls(cmd.transaction_id, int(sid))
 
