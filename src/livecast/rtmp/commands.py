@@ -146,8 +146,13 @@ class Connect:
         return cls(cmd.transaction_id, app, tc_url, int(enc), capabilities, props, cmd.args)
 
     def encode(self) -> bytes:
-        props: dict[str, object] = {"app": self.app, "tcUrl": self.tc_url, **self.properties}
-        props.setdefault("objectEncoding", float(self.object_encoding))
+        # The typed fields win over ``properties``; a key ``properties`` already has (a
+        # decoded connect) keeps its place, so decode -> encode gives the same bytes.
+        props: dict[str, object] = {k: "" for k in ("app", "tcUrl") if k not in self.properties}
+        props.update(self.properties)
+        props["app"] = self.app
+        props["tcUrl"] = self.tc_url
+        props["objectEncoding"] = float(self.object_encoding)
         if self.capabilities is not None:
             props["capabilities"] = self.capabilities
         return Command(self.NAME, self.transaction_id, props, self.extra).encode()
