@@ -35,6 +35,8 @@ VIDEO = 9
 DATA = 18
 
 _CSID_BY_TYPE = {AUDIO: CSID_AUDIO, VIDEO: CSID_VIDEO, DATA: CSID_DATA}
+#: Set Chunk Size, Abort, Acknowledgement, User Control, Window Ack Size, Set Peer Bandwidth.
+_CONTROL_TYPES = frozenset(range(1, 7))
 
 
 def media_wire(
@@ -152,6 +154,8 @@ class _Base:
 
     def _handle_control(self, raw: RawMessage) -> list[ev.Event]:
         """Protocol control and user control messages common to both roles."""
+        if raw.type_id not in _CONTROL_TYPES:
+            return []  # an unknown message type: ignored, as nginx-rtmp does
         control = msg.decode_control(raw.type_id, raw.payload)
         if isinstance(control, msg.WindowAckSize):
             self.peer_window_ack_size = control.size
