@@ -57,7 +57,7 @@ class PlayRequest(Event):
 
 @dataclass(frozen=True, slots=True)
 class DeleteStream(Event):
-    """deleteStream, or closeStream, or FCUnpublish: the stream stops publishing/playing."""
+    """deleteStream or closeStream: the stream stops publishing/playing."""
 
     stream_id: int
     command: str = "deleteStream"
