@@ -10,7 +10,7 @@ from aiohttp import web
 
 from livecast.config import Config
 from livecast.hub.registry import Hub
-from livecast.outputs import httpflv
+from livecast.outputs import hls, httpflv
 
 
 def stream_view(hub: Hub) -> list[dict[str, object]]:
@@ -35,6 +35,7 @@ class HttpServer:
         self.app = web.Application()
         self.app.router.add_get("/api/v1/streams", self._streams)
         self.flv = httpflv.register(self.app, hub, config)
+        self.hls = hls.register(self.app, hub, config)
         self._runner: web.AppRunner | None = None
 
     async def _streams(self, request: web.Request) -> web.Response:
