@@ -475,3 +475,38 @@ def test_a_viewer_that_never_reads_is_bounded_and_does_not_slow_others(
         int(m.group(1)) for line in server.log if (m := re.search(r"flv stop .* drops=(\d+)", line))
     ]
     assert len(drops) == 2 and min(drops) == 0 and max(drops) > 0, drops
+
+
+def test_server_shutdown_ends_viewers_cleanly(
+    start_server: Callable[..., LiveServer], sample_flv: Path
+) -> None:
+    server = start_server('[http]\nflv_wait_s = 30\ncors_origin = ""\n')
+    pub = publish(server, "live/a", sample_flv)
+
+    async def scenario() -> None:
+        async with aiohttp.ClientSession() as session:
+            resp = await session.get(server.http("live/a.flv"))
+            assert resp.status == 200
+            assert "Access-Control-Allow-Origin" not in resp.headers  # cors_origin = ""
+            ws = await session.ws_connect(server.http("live/a.flv"))
+            waiting = asyncio.ensure_future(session.get(server.http("live/nobody.flv")))
+            await asyncio.sleep(0.5)
+            t0 = time.monotonic()
+            stopping = asyncio.ensure_future(asyncio.to_thread(server.stop))  # SIGTERM
+            body = await asyncio.wait_for(resp.read(), 10)  # ends with the last chunk
+            assert body.startswith(b"FLV")
+            async for msg in ws:
+                assert msg.type == aiohttp.WSMsgType.BINARY
+            assert ws.close_code in (1000, 1001)
+            late = await asyncio.wait_for(waiting, 10)
+            assert late.status == 404, "a request still waiting for a publisher gets its 404"
+            assert await stopping == 0
+            assert time.monotonic() - t0 < 8
+
+    try:
+        wait_live(server, "live/a")
+        asyncio.run(scenario())
+    finally:
+        pub.kill()
+        pub.wait()
+    assert sum("flv stop" in line for line in server.log) == 2

@@ -207,7 +207,8 @@ class FlvService:
     # -- HTTP plumbing -------------------------------------------------------------------
 
     def _cors(self) -> dict[str, str]:
-        return {"Access-Control-Allow-Origin": self.cors_origin}
+        """``cors_origin = ""`` turns CORS off: no header, browsers on other sites refuse."""
+        return {"Access-Control-Allow-Origin": self.cors_origin} if self.cors_origin else {}
 
     def _error(self, status: int, text: str) -> web.Response:
         headers = {**self._cors(), "Cache-Control": "no-cache"}
@@ -235,8 +236,6 @@ class FlvService:
         asked = request.headers.get("Access-Control-Request-Headers")
         if asked:
             headers["Access-Control-Allow-Headers"] = asked
-        if self.cors_origin != "*":
-            headers["Vary"] = "Origin"
         return web.Response(status=204, headers=headers)
 
     async def play(self, request: web.Request) -> web.StreamResponse:
