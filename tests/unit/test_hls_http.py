@@ -238,3 +238,30 @@ async def test_no_endlist_when_disabled() -> None:
     stream, pub = publish(hub, "live/a", 3)
     hub.stop_publishing(stream, pub)
     assert not (await playlist(hls)).is_endlist
+
+
+async def test_a_segment_that_cannot_be_stored_leaves_a_discontinuity(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub, hls, _ = make(tmp_path)
+    app, name = "live", "a"
+    publisher = object()
+    stream, _ = hub.start_publishing(app, name, publisher)
+    state = hls.streams[(app, name)]
+    real_put = state.store.put
+    calls = []
+
+    def flaky(seg_name: str, data: bytes) -> None:
+        calls.append(seg_name)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real_put(seg_name, data)
+
+    monkeypatch.setattr(state.store, "put", flaky)
+    for f in av_stream(9):
+        stream.publish(f.type_id, f.timestamp, f.payload)
+    pl = await playlist(hls)
+    # segments 0-2 s, (2-4 s lost), 4-6 s, 6-8 s: a discontinuity where the gap is
+    assert [s.duration for s in pl.segments] == [2.0, 2.0, 2.0]
+    assert [s.discontinuity for s in pl.segments] == [False, True, False]
+    hub.stop_publishing(stream, publisher)

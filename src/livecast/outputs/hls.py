@@ -65,6 +65,7 @@ class HlsStream:
         self.body = b""  # the rendered playlist
         self._retired: deque[tuple[float, str]] = deque()  # (delete at, name)
         self.drop_handle: asyncio.TimerHandle | None = None
+        self._gap = False
 
     def uri(self, seq: int) -> str:
         return f"{self.instance}-{seq}.ts"
@@ -76,9 +77,11 @@ class HlsStream:
             self.store.put(uri, segment.data)
         except OSError as exc:
             log.error("hls %s/%s: cannot store segment %s: %s", self.app, self.name, uri, exc)
+            self._gap = True  # players must not join the next segment to the last one
             return
         # the first segment of a playlist has nothing to be discontinuous with
-        discontinuity = segment.discontinuity and bool(self.playlist.entries)
+        discontinuity = (segment.discontinuity or self._gap) and bool(self.playlist.entries)
+        self._gap = False
         entry = Entry(seq, uri, segment.duration, discontinuity, segment.wall)
         removed = self.playlist.add(entry)
         if removed:
