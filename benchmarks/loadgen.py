@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -44,8 +45,7 @@ class Probe:
     """What the probe connections record (wall-clock ms)."""
 
     text_delays: list[tuple[float, float]] = field(default_factory=list)  # (recv, delay)
-    ts_delays: list[tuple[float, float]] = field(default_factory=list)
-    epoch_ms: float | None = None  # publisher's wall clock at stream timestamp 0
+    video: list[tuple[float, int]] = field(default_factory=list)  # (recv, timestamp)
 
 
 class Player(asyncio.BufferedProtocol):
@@ -203,9 +203,7 @@ class ProbePlayer(asyncio.Protocol):
             if event.type_id == rm.MSG_VIDEO:
                 if self.first_frame_ms is None and rm.is_video_keyframe(event.payload):
                     self.first_frame_ms = (time.monotonic() - self.t_connect) * 1000.0
-                if self.probe.epoch_ms is not None:
-                    t = now_ms()
-                    self.probe.ts_delays.append((t, t - self.probe.epoch_ms - event.timestamp))
+                self.probe.video.append((now_ms(), event.timestamp))
             elif event.type_id == rm.MSG_DATA:
                 text_delay(self.probe, event.payload)
         elif isinstance(event, ev.ConnectResult):
@@ -354,9 +352,8 @@ class HttpFlvViewer(asyncio.BufferedProtocol):
                     if self.probe is None:
                         self.parsing = False  # from now on: count bytes only
                         return
-                if self.probe is not None and self.probe.epoch_ms is not None:
-                    t = now_ms()
-                    self.probe.ts_delays.append((t, t - self.probe.epoch_ms - tag.timestamp))
+                if self.probe is not None:
+                    self.probe.video.append((now_ms(), tag.timestamp))
             elif tag.tag_type == rm.MSG_DATA and self.probe is not None:
                 text_delay(self.probe, tag.payload)
 
@@ -466,7 +463,7 @@ async def probe_service(args: argparse.Namespace) -> None:
     delay figures do not include the busy load generator's event-loop latency. Answers
     ``status`` / ``mark`` / ``stop`` lines on stdin with one JSON line each."""
     loop = asyncio.get_running_loop()
-    probe = Probe(epoch_ms=args.epoch_ms)
+    probe = Probe()
     errors: dict[str, int] = {}
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -484,7 +481,7 @@ async def probe_service(args: argparse.Namespace) -> None:
                 "first_frames": [c.first_frame_ms for c in conns if c.first_frame_ms],
                 "errors": conn_errors(conns, errors),
                 "text_delays": probe.text_delays,
-                "ts_delays": probe.ts_delays,
+                "video": probe.video,
             }
         print(json.dumps(answer), flush=True)
         if line == "stop":
@@ -508,8 +505,6 @@ class ProbeProcess:
             "--kind", args.kind, "--app", args.app, "--stream", args.stream,
             "--players", str(count), "--rate", str(args.rate),
         ]  # fmt: skip
-        if args.epoch_ms is not None:
-            cmd += ["--epoch-ms", str(args.epoch_ms)]
         proc = await asyncio.create_subprocess_exec(
             *cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=1 << 26
         )
@@ -604,7 +599,7 @@ async def measure(
     ff = [c.first_frame_ms for c in conns if c.first_frame_ms is not None]
     ff += report.get("first_frames", [])
     text = [d for t, d in report.get("text_delays", []) if t0_ms <= t <= t1_ms]
-    ts_d = [d for t, d in report.get("ts_delays", []) if t0_ms <= t <= t1_ms]
+    ts_d = video_delays(args, [(t, ts) for t, ts in report.get("video", []) if t0_ms <= t <= t1_ms])
     # The table uses video timestamps for every server (nginx-rtmp does not forward
     # onTextData); unless this server rewrites timestamps, then onTextData.
     method, delays = "video timestamps", ts_d
@@ -645,6 +640,26 @@ async def measure(
     )
 
 
+def video_delays(args: argparse.Namespace, video: list[tuple[float, int]]) -> list[float]:
+    """Receive time minus the publisher's send time of the same video message: from its
+    send log when there is one, else from its clock (epoch + timestamp)."""
+    sent: dict[int, float] = {}
+    if args.send_log:
+        with open(args.send_log) as f:
+            for line in f:
+                key, _, wall = line.partition(" ")
+                with contextlib.suppress(ValueError):
+                    sent[int(key)] = float(wall)
+    out = []
+    for t, ts in video:
+        s = sent.get(ts)
+        if s is None and args.epoch_ms is not None:
+            s = args.epoch_ms + ts
+        if s is not None:
+            out.append(t - s)
+    return out
+
+
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -665,6 +680,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--start-timeout", type=float, default=6.0)
     ap.add_argument("--server-pid", type=int, default=0)
     ap.add_argument("--epoch-ms", type=float, default=None, help="publisher's ts-0 wall time")
+    ap.add_argument("--send-log", help="the publisher's --send-log file")
     ap.add_argument("--stream-bytes-per-s", type=float, default=2_628_000 / 8)
     ap.add_argument("--stall-fraction", type=float, default=0.8)
     ap.add_argument("--probe-only", action="store_true", help=argparse.SUPPRESS)

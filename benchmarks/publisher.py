@@ -20,6 +20,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 from benchmarks import aio
 from livecast.media.flv import FlvTag, read_file_tags
@@ -48,8 +49,18 @@ def is_sequence_header(tag: FlvTag) -> bool:
 class Publisher:
     """livecast's own ClientSession over an asyncio stream, paced by the tags' clock."""
 
-    def __init__(self, host: str, port: int, app: str, stream: str, tags: list[FlvTag]) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        app: str,
+        stream: str,
+        tags: list[FlvTag],
+        send_log: TextIO | None = None,
+    ) -> None:
         self.host, self.port, self.app, self.stream = host, port, app, stream
+        self.send_log = send_log
+        self._unlogged: list[int] = []  # video timestamps queued since the last write
         self.tags = tags
         self.lateness_ms: list[float] = []
         self.sent_bytes = 0
@@ -64,6 +75,12 @@ class Publisher:
         if out and self._writer is not None:
             self.sent_bytes += len(out)
             self._writer.write(out)
+        if self._unlogged and self.send_log is not None:
+            # when each video message really left: publisher lateness is not the server's
+            t = f" {time.time() * 1000.0:.3f}\n"
+            self.send_log.write("".join(f"{ts}{t}" for ts in self._unlogged))
+            self.send_log.flush()
+        self._unlogged.clear()
 
     async def _read_loop(self, reader: asyncio.StreamReader) -> None:
         try:
@@ -149,6 +166,8 @@ class Publisher:
                     await asyncio.sleep(min(due, next_probe) - now)
                 self.lateness_ms.append((now - due) * 1000.0)
                 s.send_media(sid, tag.tag_type, ts, tag.payload)
+                if tag.tag_type == VIDEO:
+                    self._unlogged.append(ts)
                 if i % 64 == 0:
                     self._flush()
                     await writer.drain()
@@ -173,10 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stream", default="bench")
     ap.add_argument("--file", type=Path, required=True)
     ap.add_argument("--probe-ms", type=int, default=100)
+    ap.add_argument("--send-log", type=Path, help="write 'timestamp wall_ms' per video message")
     args = ap.parse_args(argv)
-    pub = Publisher(
-        args.host, args.port, args.app, args.stream, read_file_tags(args.file.read_bytes())
-    )
+    tags = read_file_tags(args.file.read_bytes())
+    send_log = args.send_log.open("w") if args.send_log else None
+    pub = Publisher(args.host, args.port, args.app, args.stream, tags, send_log)
 
     async def amain() -> None:
         task = asyncio.create_task(pub.run(args.probe_ms))

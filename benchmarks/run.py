@@ -163,7 +163,8 @@ class Bench:
         try:
             pub = self.spawn(
                 [python(), "-m", "benchmarks.publisher", "--port", str(server.rtmp_port),
-                 "--stream", "bench", "--file", str(self.media)],
+                 "--stream", "bench", "--file", str(self.media),
+                 "--send-log", str(server.workdir / "send.log")],
                 self.core(CLIENT_CORE), stdout=subprocess.PIPE,
             )  # fmt: skip
             assert pub.stdout is not None
@@ -184,7 +185,8 @@ class Bench:
                 "--stream", "bench", "--players", str(players), "--rate", str(args.rate),
                 "--probes", str(min(args.probes, players)), "--window", str(args.window),
                 "--settle", str(args.settle), "--server-pid", str(server.pid),
-                "--epoch-ms", epoch_ms, "--stream-bytes-per-s", f"{self.rate:.1f}",
+                "--epoch-ms", epoch_ms, "--send-log", str(server.workdir / "send.log"),
+                "--stream-bytes-per-s", f"{self.rate:.1f}",
             ]  # fmt: skip
             lg = self.spawn(cmd, self.core(CLIENT_CORE), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)  # fmt: skip
@@ -194,8 +196,13 @@ class Bench:
             if args.verbose:
                 sys.stdout.write(err)
             row.loadgen.update(json.loads(out.strip().splitlines()[-1]))
+            if server.proc.poll() is not None:
+                row.loadgen["errors"]["server exited"] = server.proc.returncode
+            if row.loadgen["errors"]:
+                row.loadgen["server_log_tail"] = server.log_tail(30)
         except (RuntimeError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
             row.skipped = f"failed: {exc}"
+            row.loadgen["server_log_tail"] = server.log_tail(30)
         finally:
             if pub is not None:
                 pub.terminate()
@@ -208,6 +215,9 @@ class Bench:
                     pub.kill()
             server.stop()
         progress(f"{label} {describe(row)} ({time.monotonic() - t0:.0f} s)")
+        if row.loadgen.get("server_log_tail"):
+            tail = row.loadgen["server_log_tail"].splitlines()[-8:]
+            print("\n".join(f"    | {line}" for line in tail), flush=True)
         return row
 
     def wait_loadgen(
@@ -359,7 +369,8 @@ def table_rows(rows: list[Row]) -> list[list[str]]:
         lg = r.loadgen
         rss = lg.get("server_rss_kb_peak")
         before = lg.get("server_rss_kb_before")
-        per = f"{(rss - before) / r.players:.0f}" if rss and before else "-"
+        # per player: only where players, not the stream's own state, dominate the growth
+        per = f"{(rss - before) / r.players:.0f}" if rss and before and r.players >= 100 else "-"
         lg_cpu = f"{100 * lg['loadgen_cpu_s'] / r.window:.0f}"
         out.append([
             r.server, r.mode + kind, str(r.players), cpu,

@@ -7,8 +7,6 @@ temporary directory; ``start`` returns once it accepts connections.
 from __future__ import annotations
 
 import contextlib
-import os
-import select
 import shutil
 import signal
 import socket
@@ -70,6 +68,15 @@ class RunningServer:
     def pid(self) -> int:
         """The server's own pid (the child of taskset, which exec's it)."""
         return self.proc.pid
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The end of the server's log (livecast's output, nginx's error.log)."""
+        name = "error.log" if self.spec.kind == "nginx" else "server.log"
+        try:
+            text = (self.workdir / name).read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -157,43 +164,20 @@ def start_livecast(spec: ServerSpec, core: int | None, timeout: float = 15) -> R
          "--rtmp-port", str(rtmp_port), "--http-port", str(http_port)],
         core,
     )  # fmt: skip
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=workdir, bufsize=0
-    )
+    log_path = workdir / "server.log"
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, cwd=workdir)
     server = RunningServer(spec, proc, rtmp_port, http_port, workdir)
-    assert proc.stdout is not None
     deadline = time.monotonic() + timeout
-    buf = b""
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
-        if ready:
-            chunk = os.read(proc.stdout.fileno(), 65536)
-            if not chunk:
-                break
-            buf += chunk
-            if b"livecast ready" in buf:
-                _drain_in_background(proc)
-                return server
+        if b"livecast ready" in log_path.read_bytes():
+            return server
         if proc.poll() is not None:
             break
+        time.sleep(0.05)
+    out = server.log_tail(40)
     server.stop()
-    raise RuntimeError(
-        "livecast did not log 'livecast ready' in time; its output:\n"
-        + buf.decode(errors="replace")[-2000:]
-    )
-
-
-def _drain_in_background(proc: subprocess.Popen[bytes]) -> None:
-    """Keep reading the server's log so that it never blocks on a full pipe."""
-    import threading
-
-    def drain() -> None:
-        assert proc.stdout is not None
-        with contextlib.suppress(OSError, ValueError):
-            while proc.stdout.read(65536):
-                pass
-
-    threading.Thread(target=drain, daemon=True).start()
+    raise RuntimeError(f"livecast did not log 'livecast ready' in time; its output:\n{out}")
 
 
 def start(spec: ServerSpec, core: int | None) -> RunningServer:
