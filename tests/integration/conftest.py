@@ -148,7 +148,9 @@ def _start(tmp_path: Path, config: str = "", *args: str) -> LiveServer:
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # A fixed mmap threshold makes glibc return freed large buffers at once, so that
+        # RSS measures live memory rather than what the allocator kept for later.
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "MALLOC_MMAP_THRESHOLD_": "65536"},
     )
     assert proc.stderr is not None
     lines: list[str] = []

@@ -293,7 +293,10 @@ def test_second_publisher_gets_badname_and_unknown_app_is_rejected(
 def test_a_player_that_never_reads_is_bounded_and_does_not_slow_others(
     start_server: object, media_dir: Path
 ) -> None:
-    server: LiveServer = start_server("[rtmp]\nplayer_queue_bytes = 262144\n")  # type: ignore[operator]
+    # HLS off: its in-memory segments are not what this test measures
+    server: LiveServer = start_server(  # type: ignore[operator]
+        "[rtmp]\nplayer_queue_bytes = 262144\n[hls]\nenabled = false\n"
+    )
     media = ffmpeg_sample(media_dir / "fat.flv", seconds=8, size="640x360", vbitrate="4000k")
     once = read_file_tags(media.read_bytes())
     # three loops, ~12 MB: far more than the kernel's socket buffers can absorb
@@ -353,7 +356,8 @@ def test_a_player_that_never_reads_is_bounded_and_does_not_slow_others(
     stuck.close()
     total_mb = sum(len(t.payload) for t in tags) / 1e6
     assert total_mb > 10, "the test stream must be much larger than the bound"
-    assert growth_mb < 16, f"server grew {growth_mb:.1f} MB for a player that never reads"
+    # the bound is 256 KiB; the stream is ~12 MB, of which the kernel absorbs a few MB
+    assert growth_mb < 4, f"server grew {growth_mb:.1f} MB for a player that never reads"
     assert max(lags) < 0.5, f"healthy viewer fell {max(lags):.2f}s behind"
     time.sleep(0.5)
     drops = [line.rsplit("drops=", 1)[1].strip() for line in server.log if " stop " in line]
