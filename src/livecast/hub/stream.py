@@ -209,7 +209,9 @@ class Stream:
     def _join_group(self, sub: Subscriber) -> None:
         group = self.groups.get(sub.key)
         if group is None:
-            group = self.groups[sub.key] = Group(sub.key, sub.encode, self.flusher)
+            group = self.groups[sub.key] = Group(
+                sub.key, sub.encode, self.flusher, audio=sub.audio, video=sub.video
+            )
         group.add(sub)
 
     def _send_state(self, sub: Subscriber) -> None:

@@ -80,12 +80,25 @@ class Subscriber:
 class Group:
     """Subscribers that receive byte-identical data; see the module docstring."""
 
-    __slots__ = ("encode", "flusher", "key", "pending", "pending_bytes", "subs", "waiting")
+    __slots__ = (
+        "encode",
+        "flusher",
+        "key",
+        "pending",
+        "pending_bytes",
+        "skip_type",
+        "subs",
+        "waiting",
+    )
 
-    def __init__(self, key: Hashable, encode: Encoder, flusher: Flusher) -> None:
+    def __init__(
+        self, key: Hashable, encode: Encoder, flusher: Flusher, *, audio: bool, video: bool
+    ) -> None:
         self.key = key
         self.encode = encode
         self.flusher = flusher
+        # receiveAudio/receiveVideo false: the whole group skips that media type
+        self.skip_type = frozenset(t for t, on in ((AUDIO, audio), (VIDEO, video)) if not on)
         self.subs: list[Subscriber] = []
         self.waiting: list[Subscriber] = []
         self.pending: list[bytes] = []
@@ -108,6 +121,8 @@ class Group:
         return len(self.subs) + len(self.waiting)
 
     def push(self, frame: Frame) -> None:
+        if self.skip_type and frame.type_id in self.skip_type:
+            return
         if self.waiting and frame.keyframe:
             self._readmit()
         if not self.subs:

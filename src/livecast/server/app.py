@@ -26,6 +26,7 @@ def rtmp_settings(config: Config) -> RtmpSettings:
         peer_bandwidth=r.peer_bandwidth,
         play_wait_s=r.play_wait_s,
         handshake_timeout_s=r.handshake_timeout_s,
+        idle_timeout_s=r.idle_timeout_s,
         max_streams_per_connection=r.max_streams_per_connection,
         max_message_size=r.max_message_size,
         player_queue_bytes=r.player_queue_bytes,

@@ -29,6 +29,7 @@ class RtmpSettings:
     peer_bandwidth: int = 2_500_000
     play_wait_s: float = 0.0
     handshake_timeout_s: float = 10.0
+    idle_timeout_s: float = 30.0
     max_streams_per_connection: int = 16
     max_message_size: int = 8 * 1024 * 1024
     player_queue_bytes: int = 4 * 1024 * 1024
@@ -70,7 +71,9 @@ class RtmpConnection(asyncio.Protocol):
         self.started = time.monotonic()
         self.bytes_out = 0  # media written to this connection's finished players
         self.closing = False
+        self.last_receive = 0.0  # loop time of the last read, for the publisher idle check
         self._timers: list[asyncio.TimerHandle] = []
+        self._idle_timer: asyncio.TimerHandle | None = None
 
     # -- asyncio callbacks ----------------------------------------------------------------
 
@@ -87,6 +90,8 @@ class RtmpConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closing:
             return
+        if self.publishing:
+            self.last_receive = asyncio.get_running_loop().time()
         try:
             events = self.session.receive_data(data)
             while events:
@@ -103,6 +108,8 @@ class RtmpConnection(asyncio.Protocol):
         self.closing = True
         for timer in self._timers:
             timer.cancel()
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
         for sid in list(self.publishing):
             self._stop_publishing(sid)
         for sid in list(self.playing):
@@ -131,6 +138,20 @@ class RtmpConnection(asyncio.Protocol):
         if self.transport is not None:
             self.flush_session()
             self.transport.close()
+
+    def _check_idle(self) -> None:
+        """A publisher that sends nothing for idle_timeout_s is gone (a dead encoder
+        whose TCP connection never closed): free its names for the next one."""
+        self._idle_timer = None
+        if not self.publishing or self.closing:
+            return
+        loop = asyncio.get_running_loop()
+        silent = loop.time() - self.last_receive
+        limit = self.settings.idle_timeout_s
+        if silent >= limit:
+            self.abort(f"publisher sent nothing for {silent:.1f}s")
+        else:
+            self._idle_timer = loop.call_later(limit - silent, self._check_idle)
 
     def _check_handshake(self) -> None:
         if self.session.state.value in ("handshake", "await-connect"):
@@ -204,6 +225,10 @@ class RtmpConnection(asyncio.Protocol):
             previous.kicked(stream)
         self.publishing[event.stream_id] = stream
         self.session.accept_publish(event)
+        if self._idle_timer is None:
+            loop = asyncio.get_running_loop()
+            self.last_receive = loop.time()
+            self._idle_timer = loop.call_later(self.settings.idle_timeout_s, self._check_idle)
         log.info("publish %s %s/%s type=%s", self.peer, app, event.name, event.publish_type)
 
     def kicked(self, stream: Stream) -> None:
