@@ -32,7 +32,7 @@ VIDEO_PID = 0x100
 AUDIO_PID = 0x101
 # PAT, SDT and libavformat's default PMT PID: the tables written in front of a keyframe.
 SI_PIDS = frozenset((0x0000, 0x0011, 0x1000))
-MS = Fraction(1, 1000)
+MPEG_CLOCK = Fraction(1, 90000)  # PES timestamps count 90 kHz ticks
 
 _OPTIONS = {
     "max_delay": "0",  # timestamps untouched; one PES per audio frame
@@ -85,11 +85,11 @@ class TsMuxer:
         if video is not None:
             self._video = self._container.add_mux_stream(video)
             self._video.id = VIDEO_PID
-            self._video.time_base = MS
+            self._video.time_base = MPEG_CLOCK
         if audio is not None:
             self._audio = self._container.add_mux_stream(audio, rate=audio_rate)
             self._audio.id = AUDIO_PID
-            self._audio.time_base = MS
+            self._audio.time_base = MPEG_CLOCK
         cut_pid = VIDEO_PID if video is not None else AUDIO_PID
         # 0x47, payload_unit_start + PID: the first TS packet of a PES of the cut track.
         self._pes_start = bytes((0x47, 0x40 | (cut_pid >> 8), cut_pid & 0xFF))
@@ -132,14 +132,16 @@ class TsMuxer:
         self._mux(self._video, data, dts, max(pts, dts), keyframe)
         if self._cut_by_video:
             self._frames.append((dts, keyframe))
-        self._scan()
+        if self._start is None or self._cut_at is not None:
+            self._scan()  # otherwise the bytes wait: one scan per cut, not per frame
 
     def audio(self, data: bytes, ts: int) -> None:
         ts = self._monotonic(AUDIO_PID, ts)
         self._mux(self._audio, data, ts, ts, True)
         if not self._cut_by_video:
             self._frames.append((ts, True))
-        self._scan()
+        if self._start is None or self._cut_at is not None:
+            self._scan()
 
     def close(self, end: int) -> Piece | None:
         """Flush libavformat; what remains is the last piece, ending at ``end``."""
@@ -175,11 +177,12 @@ class TsMuxer:
         return dts
 
     def _mux(self, stream: Any, data: bytes, dts: int, pts: int, key: bool) -> None:
-        packet = av.Packet(data)
+        packet = av.Packet(data)  # references ``data``, no copy
         packet.stream = stream
-        packet.time_base = MS
-        packet.dts = dts
-        packet.pts = pts
+        # Already in the streams' 90 kHz time base: a packet without a time base of its
+        # own takes the stream's, with no conversion on the way in.
+        packet.dts = dts * 90
+        packet.pts = pts * 90
         packet.is_keyframe = key
         self._container.mux_one(packet)
 
