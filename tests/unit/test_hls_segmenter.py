@@ -11,6 +11,8 @@ import struct
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from livecast.hub.frame import AUDIO, VIDEO, Frame
 from livecast.outputs.hls_muxer import AUDIO_PID, TS_PACKET, VIDEO_PID, TsMuxer
@@ -351,3 +353,72 @@ def test_segment_without_keyframes_is_dropped_at_its_bound() -> None:
 def test_muxer_refuses_an_empty_track_list() -> None:
     with pytest.raises(ValueError):
         TsMuxer(video=None, audio=None)
+
+
+def test_time_going_back_starts_a_new_run() -> None:
+    # 0..4960 ms, then the encoder's clock restarts at 1000: the run closes at the jump
+    # (its last segment ends one frame after 4960) and a new one starts on the keyframe
+    # at 1000, flagged; PROGRAM-DATE-TIME re-anchors there (the clock still says 1000.0).
+    # The second part's last video frame is 1000 + 40 * 112 = 5480: it ends at 5520.
+    frames = av_stream(5) + [f for f in av_stream(4.5, start=1000) if not f.header]
+    segs = run(frames)
+    assert [(s.start, s.duration, s.discontinuity) for s in segs] == [
+        (0, 2000, False),
+        (2000, 2000, False),
+        (4000, 1000, False),
+        (1000, 2000, True),
+        (3000, 2000, False),
+        (5000, 520, False),
+    ]
+    assert [s.wall for s in segs] == [1000.0, 1002.0, 1004.0, 1000.0, 1002.0, 1004.0]
+
+
+def test_small_steps_back_are_jitter_not_jumps() -> None:
+    frames = av_stream(4)
+    frames.insert(80, audio_frame(1200))  # 400 ms behind: nudged, not a new run
+    segs = run(frames)
+    assert [(s.start, s.duration, s.discontinuity) for s in segs] == [
+        (0, 2000, False),
+        (2000, 2000, False),
+    ]
+
+
+# -- fuzzing: whatever a publisher sends, the segmenter neither raises nor emits junk ------
+
+_VALID = [f.payload for f in av_stream(0.1)] + [
+    video_header(0, SPS2).payload,
+    b"\x2f" + bytes(50),  # MP3
+    b"\x27\x02\x00\x00\x00",  # AVC end of sequence
+]
+
+
+@st.composite
+def _payloads(draw: st.DrawFn) -> bytes:
+    if draw(st.booleans()):
+        return draw(st.binary(max_size=40))
+    data = bytearray(draw(st.sampled_from(_VALID)))
+    for _ in range(draw(st.integers(0, 3))):
+        data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+    return bytes(data[: draw(st.integers(0, len(data)))])
+
+
+_frames = st.lists(
+    st.builds(
+        Frame,
+        st.sampled_from([AUDIO, VIDEO, 18]),
+        st.integers(0, 30_000),
+        _payloads(),
+        keyframe=st.booleans(),
+        header=st.booleans(),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(prefix=st.sampled_from([[], av_stream(2.1)]), frames=_frames)
+def test_fuzzed_frames_never_raise(prefix: list[Frame], frames: list[Frame]) -> None:
+    for seg in run(prefix + frames, target_ms=500):
+        assert seg.duration >= 0
+        assert seg.data and len(seg.data) % TS_PACKET == 0
+        assert seg.data[::TS_PACKET] == b"\x47" * (len(seg.data) // TS_PACKET)

@@ -32,6 +32,8 @@ AUDIO_ONLY_AFTER_MS = 1000
 #: A segment that grows past this (no keyframe for ages) is dropped, bounding memory.
 MAX_SEGMENT_BYTES = 64 * 1024 * 1024
 _MAX_FRAME_INTERVAL_MS = 1000
+#: Timestamps going back by more than this start a new run (a discontinuity).
+BACKWARD_JUMP_MS = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,13 +107,26 @@ class Segmenter:
             self._anchor = (frame.timestamp, self._clock())
         try:
             if frame.type_id == VIDEO:
-                return self._on_video(frame)
+                return self._jumped(frame) + self._on_video(frame)
             if frame.type_id == AUDIO:
-                return self._on_audio(frame)
+                return self._jumped(frame) + self._on_audio(frame)
         except av.FFmpegError as exc:
             self._warn("mux", f"muxer error, starting a new run: {exc}")
             self._drop_run()
         return []
+
+    def _jumped(self, frame: Frame) -> list[Segment]:
+        """Time that goes back by more than a jitter (an encoder reset its clock) ends the
+        run: the muxer would otherwise squeeze the frames 1 ms apart until time caught up."""
+        if self._mux is None or frame.header:
+            return []
+        last = max(self._video_track.last, self._audio_track.last)
+        if last < 0 or frame.timestamp >= last - BACKWARD_JUMP_MS:
+            return []
+        self._warn("jump", f"timestamps went back from {last} to {frame.timestamp} ms")
+        out = self._close_run()
+        self._anchor = (frame.timestamp, self._clock())
+        return out
 
     def finish(self) -> list[Segment]:
         """The publisher left: flush the last segment."""
