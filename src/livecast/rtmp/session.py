@@ -337,55 +337,35 @@ class ServerSession(_Base):
         self._reply(0, cmds.Result(True, cmd.transaction_id, None, (float(sid),)))
         return [ev.StreamCreated(sid, cmd.transaction_id)]
 
-    def _cmd_releaseStream(self, raw: RawMessage, cmd: cmds.Command) -> list[ev.Event]:
+    def _answer(self, cmd: cmds.Command, *values: object) -> list[ev.Event]:
+        """_result for calls that need nothing but an answer (when they want one)."""
         if cmd.transaction_id > 0:
-            self._reply(0, cmds.Result(True, cmd.transaction_id, None, (None,)))
+            self._reply(0, cmds.Result(True, cmd.transaction_id, None, values))
         return []
+
+    def _fc_notify(self, cmd: cmds.Command, handler: str, code: str) -> list[ev.Event]:
+        name = cmds.StreamNameCommand.from_command(cmd).stream_name
+        info = {"code": code, "description": name}
+        self._send_command(0, cmds.Command(handler, 0.0, None, (info,)).encode())
+        return self._answer(cmd, None)
+
+    def _cmd_releaseStream(self, raw: RawMessage, cmd: cmds.Command) -> list[ev.Event]:
+        return self._answer(cmd, None)
 
     def _cmd_FCPublish(self, raw: RawMessage, cmd: cmds.Command) -> list[ev.Event]:
-        name = cmds.StreamNameCommand.from_command(cmd).stream_name
-        self._send_command(
-            0,
-            cmds.Command(
-                "onFCPublish",
-                0.0,
-                None,
-                ({"code": "NetStream.Publish.Start", "description": name},),
-            ).encode(),
-        )
-        if cmd.transaction_id > 0:
-            self._reply(0, cmds.Result(True, cmd.transaction_id, None, (None,)))
-        return []
+        return self._fc_notify(cmd, "onFCPublish", "NetStream.Publish.Start")
 
     def _cmd_FCUnpublish(self, raw: RawMessage, cmd: cmds.Command) -> list[ev.Event]:
-        name = cmds.StreamNameCommand.from_command(cmd).stream_name
-        self._send_command(
-            0,
-            cmds.Command(
-                "onFCUnpublish",
-                0.0,
-                None,
-                ({"code": "NetStream.Unpublish.Success", "description": name},),
-            ).encode(),
-        )
-        if cmd.transaction_id > 0:
-            self._reply(0, cmds.Result(True, cmd.transaction_id, None, (None,)))
-        return []
+        return self._fc_notify(cmd, "onFCUnpublish", "NetStream.Unpublish.Success")
 
     def _cmd_FCSubscribe(self, raw: RawMessage, cmd: cmds.Command) -> list[ev.Event]:
-        if cmd.transaction_id > 0:
-            self._reply(0, cmds.Result(True, cmd.transaction_id, None, (None,)))
-        return []
+        return self._answer(cmd, None)
 
     def _cmd_getStreamLength(self, raw: RawMessage, cmd: cmds.Command) -> list[ev.Event]:
-        if cmd.transaction_id > 0:
-            self._reply(0, cmds.Result(True, cmd.transaction_id, None, (0.0,)))
-        return []
+        return self._answer(cmd, 0.0)
 
     def _cmd_checkbw(self, raw: RawMessage, cmd: cmds.Command) -> list[ev.Event]:
-        if cmd.transaction_id > 0:
-            self._reply(0, cmds.Result(True, cmd.transaction_id, None, ()))
-        return []
+        return self._answer(cmd)
 
     def _cmd_deleteStream(self, raw: RawMessage, cmd: cmds.Command) -> list[ev.Event]:
         sid = cmds.DeleteStreamCommand.from_command(cmd).stream_id
