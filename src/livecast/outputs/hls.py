@@ -19,6 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -27,9 +28,11 @@ from livecast.hub.frame import Frame
 from livecast.hub.registry import Hub
 from livecast.hub.stream import Stream
 from livecast.outputs.hls_playlist import Entry, Playlist
-from livecast.outputs.hls_segmenter import Segment, Segmenter
 from livecast.outputs.hls_store import PLAYLIST, SEGMENT_NAME, DirStore, MemoryStore, Store
 from livecast.server.rtmp_server import bad_name
+
+if TYPE_CHECKING:  # PyAV (~20 MB of libraries) loads with the first HLS stream, not at start
+    from livecast.outputs.hls_segmenter import Segment, Segmenter
 
 log = logging.getLogger("livecast.hls")
 
@@ -214,6 +217,8 @@ class Hls:
         if state.drop_handle is not None:
             state.drop_handle.cancel()
             state.drop_handle = None
+        from livecast.outputs.hls_segmenter import Segmenter
+
         segmenter = Segmenter(
             round(self.config.segment_s * 1000),
             clock=self.clock,
