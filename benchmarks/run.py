@@ -65,6 +65,7 @@ class Row:
     players: int
     kind: str = "rtmp"
     skipped: str | None = None
+    settings: str = ""  # livecast settings beyond the mode, shown beside it
     loadgen: dict[str, Any] = field(default_factory=dict)
     publisher: dict[str, Any] = field(default_factory=dict)
     floor: dict[str, Any] = field(default_factory=dict)
@@ -156,7 +157,7 @@ class Bench:
 
     def run_step(self, spec: servers.ServerSpec, players: int, kind: str, label: str) -> Row:
         args = self.args
-        row = Row(spec.name, spec.mode, players, kind)
+        row = Row(spec.name, spec.mode, players, kind, settings=", ".join(spec.settings))
         t0 = time.monotonic()
         server = servers.start(spec, self.core(SERVER_CORE))
         pub: subprocess.Popen[str] | None = None
@@ -294,6 +295,8 @@ class Bench:
         steps: list[Step] = []
         for name in args.servers:
             spec = server_spec(name)
+            if spec.kind == "livecast":
+                spec.settings = tuple(args.livecast_set)
             why = servers.nginx_available() if spec.kind == "nginx" else None
             if spec.kind == "livecast":
                 why = servers.livecast_available()
@@ -355,6 +358,7 @@ def table_rows(rows: list[Row]) -> list[list[str]]:
     out = []
     for r in rows:
         kind = "" if r.kind in ("rtmp", "tcp") else f" ({r.kind})"
+        kind += f" [{r.settings}]" if r.settings else ""
         if r.skipped:
             out.append([r.server, r.mode + kind, str(r.players), f"skipped: {r.skipped}"])
             continue
@@ -468,15 +472,76 @@ def save(rows: list[Row], args: argparse.Namespace, info: dict[str, str], took: 
 
 
 def render_markdown(
-    rows: list[Row], args: argparse.Namespace, info: dict[str, str], took: float
+    rows: list[Row],
+    args: argparse.Namespace,
+    info: dict[str, str],
+    took: float,
+    when: str | None = None,
 ) -> str:
     cmd = "make bench-quick" if args.quick else "make bench"
     meta = "\n".join(f"- {k}: {v}" for k, v in info.items())
     return (
         f"Run: `{cmd}` ({'quick' if args.quick else 'full'}: window {args.window:g} s, "
-        f"players joining at {args.rate:g}/s), {time.strftime('%Y-%m-%d %H:%M')}, took "
+        f"players joining at {args.rate:g}/s), {when or time.strftime('%Y-%m-%d %H:%M')}, took "
         f"{took / 60:.1f} min.\n\n{meta}\n\n{markdown_table(rows)}\n"
-    )
+        + ("\nIssue 15's targets in this run:\n\n" + "\n".join(f"- {t}" for t in goals) + "\n"
+           if (goals := targets(rows)) else "")
+    )  # fmt: skip
+
+
+def _find(rows: list[Row], server: str, mode: str, players: int, kind: str = "rtmp") -> Row | None:
+    for r in rows:
+        if (r.server, r.mode, r.players, r.kind) == (server, mode, players, kind) and not r.skipped:
+            return r
+    return None
+
+
+def targets(rows: list[Row]) -> list[str]:
+    """Issue 15's targets, each as met / NOT met with the measured figure, for the
+    counts this run has."""
+    out: list[str] = []
+
+    def check(ok: bool, text: str) -> None:
+        out.append(f"{'met    ' if ok else 'NOT met'}  {text}")
+
+    def ratio(r: Row) -> float | None:
+        ref = _find(rows, "nginx-rtmp", "per-message", r.players)
+        us, ref_us = r.us_per_mb(), ref.us_per_mb() if ref else None
+        return us / ref_us if us and ref_us else None
+
+    goals = (("real-time", 0.9, 20.0), ("low-cost 100 ms", 0.45, 150.0),
+             ("low-cost 350 ms", 0.3, None))  # fmt: skip
+    for mode, limit, delay in goals:
+        for n in (300, 600):
+            r = _find(rows, "livecast", mode, n)
+            if r is None or (x := ratio(r)) is None:
+                continue
+            check(x <= limit, f"livecast {mode}, {n} players: {x:.2f} x nginx-rtmp (<= {limit})")
+            p99 = r.loadgen.get("delay_p99_ms")
+            if delay is not None and p99 is not None:
+                check(p99 <= delay, f"livecast {mode}, {n} players: delay p99 {p99:.0f} ms "
+                                    f"(<= {delay:.0f})")  # fmt: skip
+    live = [r for r in rows if r.server == "livecast" and r.kind == "rtmp" and not r.skipped]
+    top = max((r.players for r in live), default=0)
+    for r in live:
+        if r.players in (600, top):
+            stalled = r.loadgen.get("stalled")
+            check(stalled == 0, f"livecast {r.mode}, {r.players} players: {stalled} stalled (0)")
+    for r in live:
+        ff = r.loadgen.get("first_frame_p95_ms")
+        if r.players == 300 and ff is not None:
+            check(ff <= 50, f"livecast {r.mode}, 300 players: first frame p95 {ff:.0f} ms (<= 50)")
+        rss = r.loadgen.get("server_rss_kb_peak")
+        if r.players == 600 and rss:
+            check(rss <= 80 * 1024, f"livecast {r.mode}, 600 players: RSS {rss / 1024:.0f} MB "
+                                    "(<= 80)")  # fmt: skip
+    for n in (300, 600):
+        flv = _find(rows, "livecast", "real-time", n, "httpflv")
+        rtmp = _find(rows, "livecast", "real-time", n)
+        if flv and rtmp and flv.us_per_mb() and rtmp.us_per_mb():
+            x = (flv.us_per_mb() or 0) / (rtmp.us_per_mb() or 1)
+            check(x <= 1.2, f"livecast HTTP-FLV, {n} viewers: {x:.2f} x its RTMP µs/MB (<= 1.2)")
+    return out
 
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
@@ -490,6 +555,22 @@ def update_docs(md: str) -> None:
         DOCS.write_text(f"{head}{BEGIN}\n{md}{END}{tail}")
     else:
         DOCS.write_text(f"{text}\n{BEGIN}\n{md}{END}\n")
+
+
+def render_saved(path: Path, write_docs: bool) -> int:
+    """Print (and with --update-docs write) the table of a saved run's JSON."""
+    data = json.loads(path.read_text())
+    rows = [Row(**r) for r in data["rows"]]
+    saved = argparse.Namespace(**data["args"])
+    print(text_table(rows))
+    print()
+    for line in targets(rows):
+        print(f"target {line}")
+    if write_docs:
+        stamp = time.strftime("%Y-%m-%d %H:%M", time.strptime(path.stem[6:], "%Y%m%d-%H%M%S"))
+        update_docs(render_markdown(rows, saved, data["machine"], data["took_s"], stamp))
+        progress(f"table written to {DOCS.relative_to(ROOT)}")
+    return 0
 
 
 def ints(text: str) -> list[int]:
@@ -514,6 +595,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument(
         "--update-docs", action="store_true", help="rewrite docs/performance.md's table"
     )
+    ap.add_argument(
+        "--livecast-set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+        help="extra livecast config for every livecast step, e.g. hls.enabled=false",
+    )  # fmt: skip
+    ap.add_argument("--render", metavar="JSON", help="only re-render a saved run's table")
     ap.add_argument("--py-spy", metavar="DIR", help="flame graphs of livecast's windows to DIR")
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args(argv)
@@ -539,6 +625,8 @@ def main(argv: list[str] | None = None) -> int:
     if sys.platform != "linux":
         print("bench: Linux only (/proc, taskset)", file=sys.stderr)
         return 2
+    if args.render:
+        return render_saved(Path(args.render), args.update_docs)
     t0 = time.monotonic()
     bench = Bench(args)
     if bench.pin:
@@ -549,6 +637,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(text_table(rows))
     print()
+    for line in targets(rows):
+        print(f"target {line}")
     md = save(rows, args, info, took)
     if args.update_docs:
         update_docs(md)

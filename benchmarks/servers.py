@@ -53,6 +53,7 @@ class ServerSpec:
     mode: str  # "real-time", "low-cost 100 ms", "per-message"
     write_merge_ms: int = 0
     has_http_flv: bool = False
+    settings: tuple[str, ...] = ()  # extra "section.key=value" (TOML values) for livecast
 
 
 @dataclass
@@ -154,11 +155,24 @@ def livecast_available() -> str | None:
     return None
 
 
+def livecast_toml(spec: ServerSpec) -> str:
+    """The config file: write_merge_ms plus any ``section.key=value`` settings."""
+    sections: dict[str, list[str]] = {"server": [f"write_merge_ms = {spec.write_merge_ms}"]}
+    for item in spec.settings:
+        key, sep, value = item.partition("=")
+        section, dot, name = key.strip().rpartition(".")
+        if not (sep and dot and name):
+            raise ValueError(f"livecast setting {item!r} is not section.key=value")
+        sections.setdefault(section, []).append(f"{name} = {value.strip()}")
+    return "".join(f"[{sec}]\n" + "".join(f"{line}\n" for line in lines)
+                   for sec, lines in sections.items())  # fmt: skip
+
+
 def start_livecast(spec: ServerSpec, core: int | None, timeout: float = 15) -> RunningServer:
     workdir = Path(tempfile.mkdtemp(prefix="bench-livecast-"))
     rtmp_port, http_port = free_port(), free_port()
     conf = workdir / "livecast.toml"
-    conf.write_text(f"[server]\nwrite_merge_ms = {spec.write_merge_ms}\n")
+    conf.write_text(livecast_toml(spec))
     cmd = pinned(
         [*livecast_command(), "serve", "--host", "127.0.0.1", "--config", str(conf),
          "--rtmp-port", str(rtmp_port), "--http-port", str(http_port)],
