@@ -22,9 +22,6 @@ pytestmark = pytest.mark.integration
 
 @pytest.mark.timeout(60)
 def test_loadgen_against_livecast(tmp_path: Path) -> None:
-    why = servers.livecast_available()
-    if why is not None:
-        pytest.skip(why)
     media = make_media(tmp_path / "smoke.flv", duration_s=4, size="640x360", video_kbps=800)
     spec = servers.ServerSpec("livecast", "livecast", "real-time", 0)
     server = servers.start_livecast(spec, core=None)
