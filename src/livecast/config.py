@@ -474,6 +474,8 @@ class HlsConfig(_Node):
     """``[hls]``: the segmenter."""
 
     enabled: bool = _opt(True, _Bool())
+    # Apps that get HLS; empty: every app (when enabled).
+    apps: tuple[str, ...] = _opt((), _List(_Str(_app_name)))
     segment_s: float = _opt(2.0, _Float(0.1, 60))
     window: int = _opt(6, _Int(1, 1000))
     dir: str = _opt("", _Str())
@@ -677,6 +679,7 @@ class Config(_Node):
             entries: tuple[PushConfig | EdgeConfig | RecordConfig, ...] = getattr(self, kind)
             uses += [(f"{kind}[{i}].app", e.app) for i, e in enumerate(entries)]
         uses += [(f"pull[{i}].stream", p.stream.partition("/")[0]) for i, p in enumerate(self.pull)]
+        uses += [(f"hls.apps[{i}]", app) for i, app in enumerate(self.hls.apps)]
         for mix in self.mixes:
             base = f"mixes.{mix.name}"
             uses.append((f"{base}.output", mix.output.partition("/")[0]))

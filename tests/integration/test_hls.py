@@ -291,3 +291,18 @@ def test_bad_names_never_leave_the_hls_folder(
     assert names == sorted(["index.m3u8", *(s.uri for s in pl.segments)])
     assert m3u8.loads((folder / "index.m3u8").read_text()).is_endlist
     assert snapshot(tmp_path, hls_dir) == before  # nothing outside changed or appeared
+
+
+def test_hls_only_for_the_configured_apps(
+    start_server: Callable[..., LiveServer], sample5: Path
+) -> None:
+    server = start_server('[hls]\napps = ["live"]\n')
+    with_hls = publish(server, "live/a", sample5)
+    without = publish(server, "other/a", sample5)
+    try:
+        wait_for(server, lambda pl: len(pl.segments) >= 1)
+        assert playlist(server, "other/a") is None  # 404: no HLS for that app
+        assert {s["app"] for s in server.streams() if s["live"]} == {"live", "other"}
+    finally:
+        for proc in (with_hls, without):
+            proc.wait(30)

@@ -202,6 +202,8 @@ class Hls:
 
     def on_stream_start(self, stream: Stream) -> None:
         app, name = stream.app, stream.name
+        if self.config.apps and app not in self.config.apps:
+            return
         reason = bad_name(app) or bad_name(name)
         if reason:
             log.warning("hls: no HLS for %r/%r: %s", app, name, reason)
