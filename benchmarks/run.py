@@ -38,7 +38,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 DOCS = ROOT / "docs" / "performance.md"
 SERVER_CORE, CLIENT_CORE = 0, 1
 
-FULL_PLAYERS = (1, 100, 300, 600, 1000)
+FULL_PLAYERS = (1, 100, 300, 500, 600, 1000)
 FULL_SERVERS = ("livecast", "livecast-lowcost", "livecast-350", "nginx")
 QUICK_SERVERS = ("livecast", "livecast-lowcost", "nginx")
 FLOOR_SIZES = (1400, 16384, 65536)
@@ -254,11 +254,13 @@ class Bench:
             progress("py-spy is not installed (pip install py-spy); no flame graph")
             return None
         mode = row.mode.replace(" ", "")
-        out = Path(self.args.py_spy) / f"flame-{row.server}-{mode}-{row.players}-{row.kind}.svg"
+        fmt = self.args.py_spy_format
+        ext = {"flamegraph": "svg", "raw": "txt", "speedscope": "json"}[fmt]
+        out = Path(self.args.py_spy) / f"flame-{row.server}-{mode}-{row.players}-{row.kind}.{ext}"
         out.parent.mkdir(parents=True, exist_ok=True)
         row.loadgen["flame_graph"] = str(out)
         cmd = [exe, "record", "--nonblocking", "-r", "200", "-d", str(int(self.args.window)),
-               "-p", str(server.pid), "-o", str(out)]  # fmt: skip
+               "-p", str(server.pid), "-f", fmt, "-o", str(out)]  # fmt: skip
         return self.spawn(cmd, self.core(CLIENT_CORE), stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL)  # fmt: skip
 
@@ -601,6 +603,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )  # fmt: skip
     ap.add_argument("--render", metavar="JSON", help="only re-render a saved run's table")
     ap.add_argument("--py-spy", metavar="DIR", help="flame graphs of livecast's windows to DIR")
+    ap.add_argument(
+        "--py-spy-format", default="flamegraph", choices=("flamegraph", "raw", "speedscope"),
+        help="py-spy output: flamegraph (SVG), raw (collapsed stacks, text), speedscope",
+    )  # fmt: skip
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args(argv)
     q = args.quick
@@ -608,7 +614,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     list(QUICK_SERVERS if q else FULL_SERVERS))  # fmt: skip
     args.players = args.players or ([300] if q else list(FULL_PLAYERS))
     if args.http_flv is None:  # HTTP-FLV rows beside the RTMP rows they compare with
-        args.http_flv = [] if q else [n for n in args.players if n in (300, 600)]
+        args.http_flv = [] if q else [n for n in args.players if n in (100, 300, 500, 600)]
     args.window = args.window or (8.0 if q else 20.0)
     args.warmup = args.warmup if args.warmup is not None else (2.0 if q else 3.0)
     if args.floor_sizes is None:
