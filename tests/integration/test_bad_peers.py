@@ -1,0 +1,126 @@
+"""Broken and hostile peers: each gets its connection closed with a logged reason, and
+the streams of everyone else keep flowing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import socket
+import struct
+from pathlib import Path
+
+import pytest
+
+from livecast.media.flv import read_file_tags
+from livecast.rtmp.chunk import ChunkWriter
+from livecast.rtmp.handshake import ClientHandshake
+from livecast.server.rtmp_client import RtmpClient
+
+from .conftest import LiveServer
+from .test_live_rtmp import Collector, av, paced_publish
+
+pytestmark = pytest.mark.integration
+
+
+def handshaken(port: int) -> socket.socket:
+    """A raw socket past a valid plain handshake."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    hs = ClientHandshake(os.urandom(4096), digest=False)
+    sock.sendall(hs.initiate())
+    while not hs.complete:
+        data = sock.recv(65536)
+        assert data, "server closed during the handshake"
+        sock.sendall(hs.receive_data(data))
+    return sock
+
+
+def closed_by_server(sock: socket.socket, timeout: float = 5.0) -> bool:
+    sock.settimeout(timeout)
+    try:
+        while True:
+            if not sock.recv(65536):
+                return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except TimeoutError:
+        return False
+    finally:
+        sock.close()
+
+
+def command(payload: bytes) -> bytes:
+    """A command message (type 20) as the first message of a fresh connection."""
+    return ChunkWriter().write(3, 20, 0, 0, payload)
+
+
+def attacks(port: int, rng: random.Random) -> list[socket.socket]:
+    """Each attack leaves its socket open for the server to close."""
+    out = []
+    # 1. not RTMP at all
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    out.append(s)
+    # 2. RTMPE
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"\x06" + os.urandom(1536))
+    out.append(s)
+    # 3. random chunk stream after a valid handshake
+    for _ in range(5):
+        s = handshaken(port)
+        s.sendall(bytes(rng.getrandbits(8) for _ in range(4000)))
+        out.append(s)
+    # 4. a message header announcing more than the message size cap
+    s = handshaken(port)
+    s.sendall(b"\x03" + b"\x00\x00\x00" + struct.pack(">I", 0xFFFFFF)[1:] + b"\x14" + bytes(4))
+    s.sendall(bytes(200))
+    out.append(s)
+    # 5. a command before connect
+    s = handshaken(port)
+    s.sendall(command(b"\x02\x00\x0ccreateStream\x00\x40\x00" + bytes(6) + b"\x05"))
+    out.append(s)
+    # 6. a connect whose AMF is cut short
+    s = handshaken(port)
+    s.sendall(command(b"\x02\x00\x07connect\x00\x3f\xf0" + bytes(6) + b"\x03\x00"))
+    out.append(s)
+    # 7. AMF nested far deeper than the cap
+    s = handshaken(port)
+    s.sendall(command(b"\x02\x00\x07connect" + b"\x0a\x00\x00\x00\x01" * 3000))
+    out.append(s)
+    return out
+
+
+def test_bad_peers_are_closed_and_streams_keep_flowing(
+    server: LiveServer, sample_flv: Path
+) -> None:
+    tags = read_file_tags(sample_flv.read_bytes())
+    rng = random.Random(7)
+
+    async def scenario() -> list[socket.socket]:
+        viewer, _ = await RtmpClient.open(server.rtmp("live"))
+        sid = await viewer.create_stream()
+        await viewer.play(sid, "ok")
+        got = Collector()
+        viewer.on_media = got
+        pub, _ = await RtmpClient.open(server.rtmp("live"))
+        psid = await pub.create_stream()
+        await pub.publish(psid, "ok")
+        half = len(tags) // 2
+        await paced_publish(pub, psid, tags[:half], speed=8)
+        bad = await asyncio.to_thread(attacks, server.rtmp_port, rng)
+        await paced_publish(pub, psid, tags[half:], speed=8)
+        await asyncio.sleep(0.5)
+        assert got.media == av(tags), "the healthy player lost media while bad peers came"
+        pub.close()
+        viewer.close()
+        return bad
+
+    bad = asyncio.run(scenario())
+    closed = [closed_by_server(s) for s in bad]
+    assert all(closed), f"connections left open: {closed}"
+    log = "".join(server.log)
+    assert log.count("protocol error") >= 8, log
+    assert "Traceback" not in log
+    for reason in ("RTMPE", "looks like an HTTP request", "exceeds the limit", "before connect",
+                   "nest", "data ends"):  # fmt: skip
+        assert reason in log, f"no {reason!r} in the log:\n{log}"
