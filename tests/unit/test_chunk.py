@@ -589,3 +589,32 @@ def test_mutated_valid_input_raises_only_protocol_error(
         assert_bounded(reader)
     except ProtocolError:
         pass
+
+
+def test_partial_messages_of_all_chunk_streams_share_one_bound() -> None:
+    """Many chunk streams each holding a partial message may not add up past max_buffered."""
+    reader = ChunkReader(max_message_size=1000, max_buffered=1500)
+
+    def first_chunk(csid: int) -> bytes:  # 12-byte header + the first 128 of 900 bytes
+        return ChunkWriter(chunk_size=128).write(csid, 9, 1, 0, bytes(900))[: 12 + 128]
+
+    for csid in range(4, 15):  # 11 x 128 = 1408 bytes held: still within the bound
+        assert reader.feed(first_chunk(csid)) == []
+    with pytest.raises(ProtocolError, match="partial messages hold more than 1500 bytes"):
+        reader.feed(first_chunk(15))
+
+
+def test_abort_and_completion_give_the_budget_back() -> None:
+    reader = ChunkReader(max_message_size=1000, max_buffered=1000)
+    for _ in range(20):  # 20 x 900 bytes pass through; never more than one partial at once
+        data = ChunkWriter(chunk_size=128).write(4, 9, 1, 0, bytes(900))
+        (msg,) = reader.feed(data)
+        assert len(msg.payload) == 900
+    part = ChunkWriter(chunk_size=128).write(5, 9, 1, 0, bytes(900))[: 12 + 128 + 1 + 128]
+    assert reader.feed(part) == []
+    abort = ChunkWriter().write(2, 2, 0, 0, (5).to_bytes(4, "big"))
+    reader.feed(abort)
+    for _ in range(5):
+        part = ChunkWriter(chunk_size=128).write(6, 9, 1, 0, bytes(900))[: 12 + 128]
+        reader.feed(part)
+        reader.feed(ChunkWriter().write(2, 2, 0, 0, (6).to_bytes(4, "big")))

@@ -26,9 +26,10 @@ Choices worth knowing (the spec leaves them open or real peers disagree with it)
 
 Memory: the reader never allocates by announced sizes. A partial message grows only
 with the bytes that arrived (no preallocation from the length field or the chunk
-size), so any Set Chunk Size from 1 to 0x7FFFFFFF is accepted and the memory held is
-at most ``max_chunk_streams * max_message_size`` of partial payload plus a few header
-bytes of unparsed input.
+size), so any Set Chunk Size from 1 to 0x7FFFFFFF is accepted. The partial payload of
+all chunk streams together is capped by ``max_buffered`` (default twice the message
+cap: real encoders interleave at most an audio and a video message), so the memory held
+is at most that plus a few header bytes of unparsed input.
 """
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ class ChunkReader:
         max_message_size: int = 16 * 1024 * 1024,
         max_chunk_size: int = 16 * 1024 * 1024,
         max_chunk_streams: int = 64,
+        max_buffered: int | None = None,
     ) -> None:
         if max_message_size < 0:
             raise ValueError("max_message_size must not be negative")
@@ -131,6 +133,8 @@ class ChunkReader:
         self.max_message_size = max_message_size
         self.max_chunk_size = max_chunk_size
         self.max_chunk_streams = max_chunk_streams
+        self.max_buffered = 2 * max_message_size if max_buffered is None else max_buffered
+        self._buffered = 0  # partial payload bytes held across all chunk streams
         self._streams: dict[int, _InStream] = {}
         self._pending = b""  # an incomplete chunk header (at most 18 bytes)
         self._cur: _InStream | None = None  # chunk stream whose chunk payload is being read
@@ -191,6 +195,11 @@ class ChunkReader:
             else:
                 st.buf += mv[pos:nxt]
                 st.received += take
+                self._buffered += take
+                if self._buffered > self.max_buffered:
+                    raise ProtocolError(
+                        f"partial messages hold more than {self.max_buffered} bytes"
+                    )
                 payload = b""
             pos = nxt
             if self._left == 0:
@@ -198,6 +207,7 @@ class ChunkReader:
                 if st.received == st.length:
                     if st.buf:
                         payload = bytes(st.buf)
+                        self._buffered -= len(st.buf)
                         st.buf = bytearray()
                     self._complete(st, payload, out)
 
@@ -322,6 +332,7 @@ class ChunkReader:
             target = self._streams.get(_U32.unpack(payload)[0])
             if target is not None:
                 target.received = 0
+                self._buffered -= len(target.buf)
                 target.buf = bytearray()
         out.append(RawMessage(st.csid, type_id, st.stream_id, st.timestamp, payload))
 
