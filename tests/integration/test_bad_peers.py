@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 
 from livecast.media.flv import read_file_tags
+from livecast.rtmp import events as ev
 from livecast.rtmp.chunk import ChunkWriter
 from livecast.rtmp.handshake import ClientHandshake
+from livecast.rtmp.session import ClientSession
 from livecast.server.rtmp_client import RtmpClient
 
-from .conftest import LiveServer
+from .conftest import LiveServer, ffmpeg_sample
 from .test_live_rtmp import Collector, av, paced_publish
 
 pytestmark = pytest.mark.integration
@@ -124,3 +126,55 @@ def test_bad_peers_are_closed_and_streams_keep_flowing(
     for reason in ("RTMPE", "looks like an HTTP request", "exceeds the limit", "before connect",
                    "nest", "data ends"):  # fmt: skip
         assert reason in log, f"no {reason!r} in the log:\n{log}"
+
+
+def test_a_peer_that_asks_for_bursts_but_never_reads_is_bounded(
+    start_server: object, media_dir: Path
+) -> None:
+    """play/closeStream again and again without reading: each play would be a GOP burst."""
+    server: LiveServer = start_server(  # type: ignore[operator]
+        "[rtmp]\nplayer_queue_bytes = 262144\ngop_cache_max_bytes = 4194304\n"
+        "[hls]\nenabled = false\n"
+    )
+    media = ffmpeg_sample(media_dir / "gop4.flv", seconds=5, size="640x360", vbitrate="3000k",
+                          gop=120)  # fmt: skip
+    tags = read_file_tags(media.read_bytes())
+
+    async def scenario() -> None:
+        pub, _ = await RtmpClient.open(server.rtmp("live"))
+        psid = await pub.create_stream()
+        await pub.publish(psid, "burst")
+        await paced_publish(pub, psid, tags[: len(tags) // 2], speed=8)  # a big GOP cached
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", server.rtmp_port))
+        session = ClientSession(random_bytes=os.urandom(4096), digest=False)
+        session.initiate()
+        session.connect("live", server.rtmp("live"))
+        session.create_stream()
+        sock.sendall(session.data_to_send())
+        sock.settimeout(5)
+        created = False
+        while not created:
+            events = session.receive_data(sock.recv(65536))
+            created = any(isinstance(e, ev.StreamCreated) for e in events)
+            sock.sendall(session.data_to_send())
+        for _ in range(400):  # never reads again
+            session.play(1, "burst")
+            session.close_stream(1)
+            try:
+                await asyncio.to_thread(sock.sendall, session.data_to_send())
+            except OSError:
+                break  # the server gave up on us: fine
+        await asyncio.sleep(0.5)
+        sock.close()
+        pub.close()
+
+    asyncio.run(scenario())
+    # What the server queued for the peer that never reads stays near its bounds (one
+    # player queue + one GOP burst + one message = 12.3 MB here); 400 unbounded bursts
+    # would be about 300 MB. (Bursts share the frames' bytes, so RSS would not show it.)
+    queued = sum(
+        int(line.split(" out=")[1].split()[0]) for line in server.log if " stop " in line
+    )
+    assert queued < 25e6, f"{queued / 1e6:.0f} MB queued for a peer that never reads"

@@ -33,6 +33,10 @@ class RtmpSettings:
     max_streams_per_connection: int = 16
     max_message_size: int = 8 * 1024 * 1024
     player_queue_bytes: int = 4 * 1024 * 1024
+    # What a connection may have waiting in its write buffer: one player bound, one
+    # state burst (a GOP) and one message. Past it the peer is not reading what it asks
+    # for (replies, bursts) and is closed.
+    max_write_buffer: int = 48 * 1024 * 1024
 
 
 def bad_name(name: str) -> str | None:
@@ -97,12 +101,18 @@ class RtmpConnection(asyncio.Protocol):
             while events:
                 for event in events:
                     self._handle(event)
+                    if self.closing:
+                        return
                 events = self.session.receive_data(b"") if self.session.held else []
         except ProtocolError as exc:
             self.server.protocol_errors += 1
             self.abort(f"protocol error: {exc}")
             return
         self.flush_session()
+        if self.transport is not None:
+            buffered = self.transport.get_write_buffer_size()
+            if buffered > self.settings.max_write_buffer:
+                self.abort(f"peer does not read: {buffered} bytes wait to be sent")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
@@ -250,6 +260,9 @@ class RtmpConnection(asyncio.Protocol):
             self._stop_playing(event.stream_id)
         app = self.session.app
         assert self.transport is not None
+        if self.transport.get_write_buffer_size() > self.settings.max_write_buffer:
+            self.abort("peer does not read: plays again while its buffer is full")
+            return
         player = RtmpPlayer(
             self.transport,
             self.session,
