@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import importlib.metadata
 import json
 import os
@@ -41,7 +42,8 @@ SERVER_CORE, CLIENT_CORE = 0, 1
 FULL_PLAYERS = (1, 100, 300, 500, 600, 1000)
 FULL_SERVERS = ("livecast", "livecast-lowcost", "livecast-350", "nginx")
 QUICK_SERVERS = ("livecast", "livecast-lowcost", "nginx")
-FLOOR_SIZES = (1400, 16384, 65536)
+FLOOR_SIZES = (0, 1400, 16384, 65536)  # 0: the stream's mean message size
+HLS_MODE = "real-time, HLS on"
 
 
 def server_spec(name: str) -> servers.ServerSpec:
@@ -109,6 +111,12 @@ def pin_self(core: int) -> None:
         os.sched_setaffinity(0, {core})
 
 
+def mean_message_size(path: Path) -> int:
+    """The stream's mean audio/video message: the write size of one write per message."""
+    tags = [t for t in read_file_tags(path.read_bytes()) if t.tag_type in (8, 9)]
+    return round(sum(len(t.payload) for t in tags) / len(tags))
+
+
 def stream_bytes_per_s(path: Path) -> float:
     tags = [t for t in read_file_tags(path.read_bytes()) if t.tag_type in (8, 9)]
     span_ms = max(t.timestamp for t in tags) - min(t.timestamp for t in tags) + 34
@@ -146,6 +154,7 @@ class Bench:
         self.args = args
         self.media = ensure_media()
         self.rate = stream_bytes_per_s(self.media)
+        self.message_size = mean_message_size(self.media)
         self.pin = (os.cpu_count() or 1) >= 2 and not args.no_pin
         self.rows: list[Row] = []
 
@@ -266,7 +275,10 @@ class Bench:
 
     def run_floor(self, size: int, conns: int, label: str) -> Row:
         args = self.args
-        row = Row("kernel floor", f"{fmt_size(size)} writes", conns, "tcp")
+        mode = f"{fmt_size(size)} writes"
+        if size == self.message_size:
+            mode += " (one per message)"
+        row = Row("kernel floor", mode, conns, "tcp")
         t0 = time.monotonic()
         sender = self.spawn(
             [python(), "-m", "benchmarks.floor", "sender", "--connections", str(conns),
@@ -305,8 +317,13 @@ class Bench:
             steps += [Step(spec, n, "rtmp", why) for n in args.players]
             if spec.kind == "livecast" and spec.write_merge_ms == 0:
                 steps += [Step(spec, n, "httpflv", why) for n in args.http_flv]
+                hls = dataclasses.replace(
+                    spec, mode=HLS_MODE, settings=(*spec.settings, "hls.enabled=true")
+                )
+                steps += [Step(hls, n, "rtmp", why) for n in args.hls_players]
         for n in args.floor_connections:
-            steps += [Step(None, n, "floor", None, size) for size in args.floor_sizes]
+            steps += [Step(None, n, "floor", None, size or self.message_size)
+                      for size in args.floor_sizes]  # fmt: skip
         progress(
             f"{len(steps)} steps, window {args.window:g} s, stream {self.rate * 8 / 1e6:.2f} "
             f"Mbit/s ({self.media.name}), pinning {'on' if self.pin else 'off'}"
@@ -486,6 +503,7 @@ def render_markdown(
         f"Run: `{cmd}` ({'quick' if args.quick else 'full'}: window {args.window:g} s, "
         f"players joining at {args.rate:g}/s), {when or time.strftime('%Y-%m-%d %H:%M')}, took "
         f"{took / 60:.1f} min.\n\n{meta}\n\n{markdown_table(rows)}\n"
+        + "".join(f"\n{line}\n" for line in notes(rows))
         + ("\nIssue 15's targets in this run:\n\n" + "\n".join(f"- {t}" for t in goals) + "\n"
            if (goals := targets(rows)) else "")
     )  # fmt: skip
@@ -496,6 +514,23 @@ def _find(rows: list[Row], server: str, mode: str, players: int, kind: str = "rt
         if (r.server, r.mode, r.players, r.kind) == (server, mode, players, kind) and not r.skipped:
             return r
     return None
+
+
+def notes(rows: list[Row]) -> list[str]:
+    """Figures derived from pairs of rows: the HLS segmenter's cost per stream."""
+    out = []
+    for r in rows:
+        off = _find(rows, "livecast", "real-time", r.players)
+        if r.mode != HLS_MODE or r.skipped or off is None or not r.window or not off.window:
+            continue
+        on_ms = 1000 * (r.cpu_s or 0) / r.window
+        off_ms = 1000 * (off.cpu_s or 0) / off.window
+        out.append(
+            f"HLS segmenter CPU per stream: {on_ms - off_ms:.1f} ms per stream-second "
+            f"({on_ms:.1f} ms/s with HLS on, {off_ms:.1f} without, {r.players} player; "
+            "docs/hls.md measured about 7)."
+        )
+    return out
 
 
 def targets(rows: list[Row]) -> list[str]:
@@ -585,12 +620,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--servers", help=f"comma list (default {','.join(FULL_SERVERS)})")
     ap.add_argument("--players", type=ints, help="comma list of player counts")
     ap.add_argument("--http-flv", type=ints, help="HTTP-FLV viewer counts (livecast real-time)")
+    ap.add_argument(
+        "--hls-players", type=ints,
+        help="player counts of livecast real-time with hls.enabled=true (full: 1)",
+    )  # fmt: skip
     ap.add_argument("--window", type=float, help="measurement window, s (20; quick 8)")
     ap.add_argument("--warmup", type=float, help="publisher warm-up before players, s")
     ap.add_argument("--settle", type=float, default=1.0, help="pause after the join, s")
     ap.add_argument("--rate", type=float, default=200.0, help="players joining per second")
     ap.add_argument("--probes", type=int, default=5, help="players that measure delay")
-    ap.add_argument("--floor-sizes", type=ints, help="kernel-floor write sizes, bytes")
+    ap.add_argument("--floor-sizes", type=ints, help="kernel-floor write sizes (0: mean message)")
     ap.add_argument("--floor-connections", type=ints, help="kernel-floor connection counts")
     ap.add_argument("--no-floor", action="store_true", help="skip the kernel-floor rows")
     ap.add_argument("--no-pin", action="store_true", help="do not pin to cores")
@@ -613,6 +652,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.servers = (args.servers.split(",") if args.servers else
                     list(QUICK_SERVERS if q else FULL_SERVERS))  # fmt: skip
     args.players = args.players or ([300] if q else list(FULL_PLAYERS))
+    if args.hls_players is None:  # HLS segmenter's cost: HLS on vs off, 1 player
+        args.hls_players = [] if q else [1]
     if args.http_flv is None:  # HTTP-FLV rows beside the RTMP rows they compare with
         args.http_flv = [] if q else [n for n in args.players if n in (100, 300, 500, 600)]
     args.window = args.window or (8.0 if q else 20.0)
@@ -643,6 +684,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(text_table(rows))
     print()
+    for line in notes(rows):
+        print(line)
     for line in targets(rows):
         print(f"target {line}")
     md = save(rows, args, info, took)
