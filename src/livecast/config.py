@@ -454,7 +454,6 @@ class RtmpConfig(_Node):
     max_streams_per_connection: int = _opt(16, _Int(1, 1024))
     max_message_size: int = _opt(8_388_608, _Int(1024, 67_108_864))
     player_queue_bytes: int = _opt(4_194_304, _Int(65_536, 268_435_456))
-    player_tcp_nodelay: bool = _opt(True, _Bool())
     gop_cache: bool = _opt(True, _Bool())
     gop_cache_max_bytes: int = _opt(33_554_432, _Int(65_536, 1_073_741_824))
 

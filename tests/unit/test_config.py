@@ -68,7 +68,6 @@ def test_defaults_without_a_file() -> None:
         4_194_304,
     )
     assert (r.gop_cache, r.gop_cache_max_bytes) == (True, 33_554_432)
-    assert r.player_tcp_nodelay is True
     assert (config.http.cors_origin, config.http.flv_wait_s) == ("*", 0.0)
     h = config.hls
     assert (h.enabled, h.segment_s, h.window, h.dir, h.endlist) == (True, 2.0, 6, "", True)
@@ -123,7 +122,6 @@ idle_timeout_s = 12
 max_streams_per_connection = 2
 max_message_size = 1048576
 player_queue_bytes = 65536
-player_tcp_nodelay = false
 gop_cache = false
 gop_cache_max_bytes = 1000000
 
@@ -205,7 +203,6 @@ def test_every_section_is_parsed() -> None:
         1 << 20,
     )
     assert (r.player_queue_bytes, r.gop_cache, r.gop_cache_max_bytes) == (65536, False, 1_000_000)
-    assert r.player_tcp_nodelay is False
     assert (c.http.cors_origin, c.http.flv_wait_s) == ("https://example.com", 1.5)
     h = c.hls
     assert (h.enabled, h.segment_s, h.window, h.dir, h.endlist, h.delete_grace_s) == (

@@ -30,7 +30,6 @@ def rtmp_settings(config: Config) -> RtmpSettings:
         max_streams_per_connection=r.max_streams_per_connection,
         max_message_size=r.max_message_size,
         player_queue_bytes=r.player_queue_bytes,
-        player_tcp_nodelay=r.player_tcp_nodelay,
         max_write_buffer=r.player_queue_bytes + r.gop_cache_max_bytes + r.max_message_size,
     )
 

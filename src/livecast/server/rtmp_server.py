@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import socket
 import time
 from dataclasses import dataclass
 from typing import cast
@@ -35,7 +33,6 @@ class RtmpSettings:
     max_streams_per_connection: int = 16
     max_message_size: int = 8 * 1024 * 1024
     player_queue_bytes: int = 4 * 1024 * 1024
-    player_tcp_nodelay: bool = True
     # What a connection may have waiting in its write buffer: one player bound, one
     # state burst (a GOP) and one message. Past it the peer is not reading what it asks
     # for (replies, bursts) and is closed.
@@ -54,14 +51,6 @@ def bad_name(name: str) -> str | None:
     if any(ord(c) < 0x20 for c in name):
         return "stream name contains control characters"
     return None
-
-
-def set_tcp_nodelay(transport: asyncio.BaseTransport, on: bool) -> None:
-    """TCP_NODELAY on a TCP transport (asyncio turns it on for every connection)."""
-    sock = transport.get_extra_info("socket")
-    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, int(on))
 
 
 class RtmpConnection(asyncio.Protocol):
@@ -282,8 +271,6 @@ class RtmpConnection(asyncio.Protocol):
             queue_bytes=self.settings.player_queue_bytes,
             flush_session=self.flush_session,
         )
-        if not self.settings.player_tcp_nodelay:
-            set_tcp_nodelay(self.transport, False)  # Nagle: fewer segments, later sends
         self.session.accept_play(event)
         self.flush_session()  # statuses go out before the stream's state burst
         stream = self.server.hub.subscribe(app, event.name, player)
