@@ -194,11 +194,14 @@ class Stream:
 
     # -- subscriber side ---------------------------------------------------------------
 
+    def header_frames(self) -> list[Frame]:
+        """Metadata and codec sequence headers: what a decoder needs before a keyframe."""
+        return [f for f in (self.metadata, self.video_header, self.audio_header) if f]
+
     def state_frames(self) -> list[Frame]:
-        """What a joining subscriber needs before live frames: metadata, sequence
-        headers and the GOP since the last keyframe."""
-        frames = [f for f in (self.metadata, self.video_header, self.audio_header) if f]
-        return frames + self.gop
+        """What a joining subscriber needs before live frames: the headers and the GOP
+        since the last keyframe."""
+        return self.header_frames() + self.gop
 
     def add_subscriber(self, sub: Subscriber) -> None:
         """Attach and send the state burst at once (no merge window for it)."""
@@ -210,12 +213,24 @@ class Stream:
         group = self.groups.get(sub.key)
         if group is None:
             group = self.groups[sub.key] = Group(
-                sub.key, sub.encode, self.flusher, audio=sub.audio, video=sub.video
+                sub.key,
+                sub.encode,
+                self.flusher,
+                audio=sub.audio,
+                video=sub.video,
+                headers=self.header_frames,
             )
         group.add(sub)
 
     def _send_state(self, sub: Subscriber) -> None:
         if not self.live:
+            return
+        if sub.sink.get_write_buffer_size() > sub.queue_bytes and sub.group is not None:
+            # A peer that does not read gets no burst (it could ask again and again);
+            # it waits like any congested subscriber and starts at a keyframe.
+            sub.group.park(sub)
+            sub.needs_headers = True
+            sub.drops += 1
             return
         key = sub.key
         data = [f.wire(key, sub.encode) for f in self.state_frames() if sub.wants(f)]
@@ -240,12 +255,8 @@ class Stream:
         self.subscribers.add(sub)
         if not sub.paused:
             self._join_group(sub)
-            if video:
-                sub.waiting = True  # resume video at a keyframe, not mid-GOP
-                group = sub.group
-                if group is not None:
-                    group.subs.remove(sub)
-                    group.waiting.append(sub)
+            if video and sub.group is not None:
+                sub.group.park(sub)  # resume video at a keyframe, not mid-GOP
 
     def pause(self, sub: Subscriber, paused: bool) -> None:
         if sub.paused == paused:

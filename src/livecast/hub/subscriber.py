@@ -54,6 +54,7 @@ class Subscriber:
         self.group: Group | None = None
         self.start = 0  # index into the group's pending list where this subscriber begins
         self.waiting = False  # congested: dropping until the next keyframe
+        self.needs_headers = False  # parked before it got the stream's headers
         self.bytes_out = 0
         self.drops = 0  # how many times it fell behind
 
@@ -83,6 +84,7 @@ class Group:
     __slots__ = (
         "encode",
         "flusher",
+        "headers",
         "key",
         "pending",
         "pending_bytes",
@@ -92,11 +94,19 @@ class Group:
     )
 
     def __init__(
-        self, key: Hashable, encode: Encoder, flusher: Flusher, *, audio: bool, video: bool
+        self,
+        key: Hashable,
+        encode: Encoder,
+        flusher: Flusher,
+        *,
+        audio: bool,
+        video: bool,
+        headers: Callable[[], list[Frame]] = list,
     ) -> None:
         self.key = key
         self.encode = encode
         self.flusher = flusher
+        self.headers = headers  # the stream's metadata and sequence headers, now
         # receiveAudio/receiveVideo false: the whole group skips that media type
         self.skip_type = frozenset(t for t, on in ((AUDIO, audio), (VIDEO, video)) if not on)
         self.subs: list[Subscriber] = []
@@ -120,6 +130,13 @@ class Group:
     def __len__(self) -> int:
         return len(self.subs) + len(self.waiting)
 
+    def park(self, sub: Subscriber) -> None:
+        """Stop sending to ``sub`` until a keyframe finds its buffer drained."""
+        if sub in self.subs:
+            self.subs.remove(sub)
+            sub.waiting = True
+            self.waiting.append(sub)
+
     def push(self, frame: Frame) -> None:
         if self.skip_type and frame.type_id in self.skip_type:
             return
@@ -140,6 +157,11 @@ class Group:
                 sub.waiting = False
                 sub.start = len(self.pending)
                 self.subs.append(sub)
+                if sub.needs_headers:
+                    sub.needs_headers = False
+                    data = [f.wire(self.key, self.encode) for f in self.headers()]
+                    sub.sink.writelines(data)
+                    sub.bytes_out += sum(map(len, data))
             else:
                 still.append(sub)
         self.waiting = still
@@ -168,10 +190,8 @@ class Group:
                 congested.append(sub)
         if congested:
             for sub in congested:
-                self.subs.remove(sub)
-                sub.waiting = True
+                self.park(sub)
                 sub.drops += 1
-                self.waiting.append(sub)
 
 
 class Flusher:
