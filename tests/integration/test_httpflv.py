@@ -497,7 +497,7 @@ def test_server_shutdown_ends_viewers_cleanly(
             assert body.startswith(b"FLV")
             async for msg in ws:
                 assert msg.type == aiohttp.WSMsgType.BINARY
-            assert ws.close_code in (1000, 1001)
+            assert ws.close_code in (1000, 1001), "".join(server.log[-12:])
             late = await asyncio.wait_for(waiting, 10)
             assert late.status == 404, "a request still waiting for a publisher gets its 404"
             assert await stopping == 0

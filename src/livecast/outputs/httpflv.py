@@ -13,6 +13,7 @@ A viewer's response ends when the publisher leaves (last chunk, or WebSocket clo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import struct
 import time
@@ -392,6 +393,12 @@ class FlvService:
             reason = viewer.done.result() if viewer.done.done() else "client closed"
             viewer.end(reason)  # no media frame may follow the close frame
             if not reader.done():
+                # Stop our reader first: ws.close() then waits for the client's close
+                # frame itself. Closing the socket before that reply arrives would make
+                # the kernel reset the connection, and the client lose our close frame.
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reader
                 code = WSCloseCode.GOING_AWAY if reason == "shutdown" else WSCloseCode.OK
                 await ws.close(code=code, message=reason.encode())
         finally:
@@ -409,6 +416,12 @@ class FlvService:
             for future in waiters:
                 if not future.done():
                     future.set_result(None)
+        # Let the handlers finish their last chunk / close handshake before aiohttp
+        # starts closing connections.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WS_CLOSE_TIMEOUT_S
+        while self.viewers and loop.time() < deadline:
+            await asyncio.sleep(0.01)
 
 
 async def _read_until_close(ws: web.WebSocketResponse) -> None:

@@ -61,9 +61,11 @@ class Server:
             self.http_address = f"{h}:{p}"
 
     async def close(self) -> None:
-        await self.rtmp.close()
+        # HTTP first: its viewers end with "shutdown" (last chunk, WebSocket 1001) while
+        # the streams are still live; closing RTMP first would end them mid-handler.
         if self.http is not None:
             await self.http.close()
+        await self.rtmp.close()
 
 
 async def _serve(config: Config) -> int:
