@@ -174,7 +174,5 @@ def test_a_peer_that_asks_for_bursts_but_never_reads_is_bounded(
     # What the server queued for the peer that never reads stays near its bounds (one
     # player queue + one GOP burst + one message = 12.3 MB here); 400 unbounded bursts
     # would be about 300 MB. (Bursts share the frames' bytes, so RSS would not show it.)
-    queued = sum(
-        int(line.split(" out=")[1].split()[0]) for line in server.log if " stop " in line
-    )
+    queued = sum(int(line.split(" out=")[1].split()[0]) for line in server.log if " stop " in line)
     assert queued < 25e6, f"{queued / 1e6:.0f} MB queued for a peer that never reads"
