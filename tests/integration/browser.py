@@ -25,6 +25,7 @@ import shutil
 import signal
 import tempfile
 import urllib.parse
+import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -314,3 +315,44 @@ async def serve_pages(*packages: str) -> AsyncIterator[Pages]:
         yield Pages(f"http://127.0.0.1:{port}")
     finally:
         await runner.cleanup()
+
+
+PLAY_S = 6.0  # a page is watched for this long ...
+MIN_ADVANCE_S = 3.0  # ... and the picture must move at least this much
+
+
+async def watch_in_browser(
+    player: str, page_name: str, src: str, *, start_timeout: float = 10.0
+) -> dict[str, object]:
+    """Open ``page_name`` (which loads the npm package ``player``) on ``src``; measure
+    PLAY_S seconds of playback (or, if this chromium cannot decode H.264/AAC, of
+    buffering) and return what was seen."""
+    async with serve_pages(player) as pages, Browser() as browser:
+        page = await browser.open(pages.url(page_name, src=src))
+        state = await page.eval("probe()")
+        assert state["mediaSource"], f"{browser.version} has no MediaSource"
+        if state["canDecode"]:
+            await page.wait_for("probe().currentTime > 0", timeout=start_timeout)
+            t0 = await page.eval("probe().currentTime")
+            await asyncio.sleep(PLAY_S)
+            after = await page.eval("probe()")
+            advance = after["currentTime"] - t0
+            assert advance >= MIN_ADVANCE_S, (
+                f"currentTime advanced {advance:.2f}s in {PLAY_S:g}s: {after}\n{page.report()}"
+            )
+            assert after["videoWidth"] == 320, after
+            assert after["error"] is None, after
+            return {"mode": "decoded", "advance": advance, "browser": browser.version}
+        warnings.warn(
+            f"{browser.version} cannot decode H.264/AAC ({state}): checking that the "
+            "MediaSource accepted and buffered the stream instead of playback",
+            stacklevel=1,
+        )
+        await page.wait_for("probe().buffered > 0", timeout=start_timeout)
+        b0 = await page.eval("probe().bufferedEnd")
+        await asyncio.sleep(PLAY_S)
+        after = await page.eval("probe()")
+        grown = after["bufferedEnd"] - b0
+        assert grown >= MIN_ADVANCE_S, f"buffered only {grown:.2f}s more: {after}"
+        assert after["error"] is None, after
+        return {"mode": "buffered", "advance": grown, "browser": browser.version}
