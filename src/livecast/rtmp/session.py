@@ -87,7 +87,7 @@ SERVER_COMMAND_TABLE: dict[str, tuple[frozenset[ConnState], frozenset[StreamStat
 }
 
 #: Calls a server answers but has nothing to do for; they need no event.
-_IGNORED_NOTIFICATIONS = frozenset({"_result", "_error", "onBWDone", "_checkbw"})
+_IGNORED_NOTIFICATIONS = frozenset({"_result", "_error", "onBWDone"})
 
 
 @dataclass(slots=True)
@@ -273,7 +273,7 @@ class ServerSession(_Base):
         cmd = cmds.decode_command(raw.payload, amf3=raw.type_id == cmds.COMMAND_AMF3)
         rule = SERVER_COMMAND_TABLE.get(cmd.name)
         if rule is None:
-            if cmd.name in _IGNORED_NOTIFICATIONS and cmd.name != "_checkbw":
+            if cmd.name in _IGNORED_NOTIFICATIONS:
                 return []
             if self.state is not ConnState.CONNECTED:
                 raise ProtocolError(f"command {cmd.name!r} before connect")
