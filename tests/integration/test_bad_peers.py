@@ -176,3 +176,14 @@ def test_a_peer_that_asks_for_bursts_but_never_reads_is_bounded(
     # would be about 300 MB. (Bursts share the frames' bytes, so RSS would not show it.)
     queued = sum(int(line.split(" out=")[1].split()[0]) for line in server.log if " stop " in line)
     assert queued < 25e6, f"{queued / 1e6:.0f} MB queued for a peer that never reads"
+
+
+def test_a_peer_that_never_connects_is_closed_after_the_handshake_timeout(
+    start_server: object,
+) -> None:
+    server: LiveServer = start_server("[rtmp]\nhandshake_timeout_s = 0.5\n")  # type: ignore[operator]
+    silent = socket.create_connection(("127.0.0.1", server.rtmp_port))  # sends nothing
+    stalled = handshaken(server.rtmp_port)  # handshake, then no connect
+    assert closed_by_server(silent, timeout=3)
+    assert closed_by_server(stalled, timeout=3)
+    assert sum("no connect within 0.5s" in line for line in server.log) == 2

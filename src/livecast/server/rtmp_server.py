@@ -14,7 +14,7 @@ from livecast.hub.stream import Stream
 from livecast.outputs.rtmp_play import RtmpPlayer
 from livecast.rtmp import events as ev
 from livecast.rtmp.errors import ProtocolError
-from livecast.rtmp.session import ServerSession
+from livecast.rtmp.session import ConnState, ServerSession
 
 log = logging.getLogger("livecast.rtmp")
 
@@ -164,7 +164,7 @@ class RtmpConnection(asyncio.Protocol):
             self._idle_timer = loop.call_later(limit - silent, self._check_idle)
 
     def _check_handshake(self) -> None:
-        if self.session.state.value in ("handshake", "await-connect"):
+        if self.session.state in (ConnState.HANDSHAKE, ConnState.AWAIT_CONNECT):
             self.abort(f"no connect within {self.settings.handshake_timeout_s:g}s")
 
     # -- events ------------------------------------------------------------------------------
