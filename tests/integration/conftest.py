@@ -96,6 +96,15 @@ class LiveServer:
     rtmp_port: int
     http_port: int | None
     log: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = None  # appends the server's stderr to ``log``
+
+    def wait_log(self, text: str, count: int = 1, timeout: float = 5.0) -> None:
+        """Wait until ``text`` appears ``count`` times in the log (read by a thread)."""
+        deadline = time.monotonic() + timeout
+        while sum(text in line for line in self.log) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} x{count} not in the log:\n" + "".join(self.log))
+            time.sleep(0.02)
 
     def rtmp(self, path: str) -> str:
         return f"rtmp://127.0.0.1:{self.rtmp_port}/{path}"
@@ -124,6 +133,8 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.reader is not None:
+            self.reader.join(5)  # the log is complete once stop() returns
         return self.proc.returncode
 
 
@@ -166,7 +177,8 @@ def _start(tmp_path: Path, config: str = "", *args: str) -> LiveServer:
                 proc, int(m.group(2)), int(m.group(4)) if m.group(4) else None, lines
             )
             # keep reading so the server never blocks on its log
-            threading.Thread(target=lines.extend, args=(proc.stderr,), daemon=True).start()
+            server.reader = threading.Thread(target=lines.extend, args=(proc.stderr,), daemon=True)
+            server.reader.start()
             return server
     proc.kill()
     raise AssertionError("no ready line:\n" + "".join(lines))

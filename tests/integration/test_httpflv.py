@@ -245,6 +245,7 @@ def test_ffmpeg_records_http_flv_and_ffprobe_sees_h264_aac(
     assert float(video[-1]["dts_time"]) - float(video[0]["dts_time"]) > 4.0
     assert len(video) >= 120 and len(audio) >= 190  # 30 fps, 43 AAC frames/s, ~5 s
     decodes_cleanly(out)
+    server.wait_log("flv stop")
     assert any(re.search(r"flv stop \S+ live/a bytes=\d+", line) for line in server.log)
 
 
@@ -470,7 +471,7 @@ def test_a_viewer_that_never_reads_is_bounded_and_does_not_slow_others(
     assert sum(len(t.payload) for t in tags) > 10e6, "the stream must dwarf the bound"
     assert received == sum(1 for t in tags if t.tag_type in (AUDIO, VIDEO)), "healthy lost frames"
     assert max(lags) < 0.5, f"healthy viewer fell {max(lags):.2f}s behind"
-    time.sleep(0.5)
+    server.wait_log("flv stop", count=2)
     drops = [
         int(m.group(1)) for line in server.log if (m := re.search(r"flv stop .* drops=(\d+)", line))
     ]
