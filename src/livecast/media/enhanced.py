@@ -220,6 +220,38 @@ def _track_prefix(
     return pos, end, track_id, fourcc
 
 
+def _codec_header(
+    payload: Buffer,
+    pos: int,
+    packet_type: int,
+    multitrack: int,
+    valid: frozenset[int],
+    kind: str,
+) -> tuple[int, bytes, int, int, int, int]:
+    """The part video and audio ex-headers share: an optional multitrack prefix, then
+    the FourCC. Returns (packet_type, fourcc, pos, end, multitrack_type, track_id)."""
+    n = len(payload)
+    if packet_type != multitrack:
+        if packet_type not in valid:
+            raise ProtocolError(f"reserved {kind} packet type {packet_type}")
+        return packet_type, _fourcc(payload, pos, n, kind), pos + 4, n, -1, 0
+    if pos >= n:
+        raise _truncated(kind, pos + 1, n)
+    multitrack_type = payload[pos] >> 4
+    packet_type = payload[pos] & 0x0F
+    pos += 1
+    if multitrack_type > _MANY_TRACKS_MANY_CODECS:
+        raise ProtocolError(f"reserved {kind} multitrack type {multitrack_type}")
+    if packet_type not in valid:
+        raise ProtocolError(f"{kind} packet type {packet_type} not allowed inside multitrack")
+    fourcc = b""
+    if multitrack_type != _MANY_TRACKS_MANY_CODECS:
+        fourcc = _fourcc(payload, pos, n, kind)
+        pos += 4
+    pos, end, track_id, fourcc = _track_prefix(payload, pos, n, multitrack_type, fourcc, kind)
+    return packet_type, fourcc, pos, end, multitrack_type, track_id
+
+
 def parse_ex_video_header(payload: Buffer) -> ExVideoHeader:
     """Parse an enhanced (IsExHeader) video message header; raises ProtocolError if bad."""
     n = len(payload)
@@ -242,31 +274,9 @@ def parse_ex_video_header(payload: Buffer) -> ExVideoHeader:
     if packet_type != _V_METADATA and not 1 <= frame_type <= 4:
         raise ProtocolError(f"reserved video frame type {frame_type}")
 
-    multitrack_type = -1
-    track_id = 0
-    end = n
-    if packet_type == _V_MULTITRACK:
-        if pos >= n:
-            raise _truncated("video", pos + 1, n)
-        multitrack_type = payload[pos] >> 4
-        packet_type = payload[pos] & 0x0F
-        pos += 1
-        if multitrack_type > _MANY_TRACKS_MANY_CODECS:
-            raise ProtocolError(f"reserved video multitrack type {multitrack_type}")
-        if packet_type not in _VALID_VIDEO_PACKET_TYPES:
-            raise ProtocolError(f"video packet type {packet_type} not allowed inside multitrack")
-        fourcc = b""
-        if multitrack_type != _MANY_TRACKS_MANY_CODECS:
-            fourcc = _fourcc(payload, pos, n, "video")
-            pos += 4
-        pos, end, track_id, fourcc = _track_prefix(
-            payload, pos, n, multitrack_type, fourcc, "video"
-        )
-    else:
-        if packet_type not in _VALID_VIDEO_PACKET_TYPES:
-            raise ProtocolError(f"reserved video packet type {packet_type}")
-        fourcc = _fourcc(payload, pos, n, "video")
-        pos += 4
+    packet_type, fourcc, pos, end, multitrack_type, track_id = _codec_header(
+        payload, pos, packet_type, _V_MULTITRACK, _VALID_VIDEO_PACKET_TYPES, "video"
+    )
 
     cts = 0
     if packet_type == _V_CODED_FRAMES and fourcc in _CTS_FOURCCS:
@@ -295,29 +305,7 @@ def parse_ex_audio_header(payload: Buffer) -> ExAudioHeader:
     if packet_type == _MODEX:
         pos, packet_type, nano = _skip_modex(payload, pos, n, "audio")
 
-    multitrack_type = -1
-    track_id = 0
-    end = n
-    if packet_type == _A_MULTITRACK:
-        if pos >= n:
-            raise _truncated("audio", pos + 1, n)
-        multitrack_type = payload[pos] >> 4
-        packet_type = payload[pos] & 0x0F
-        pos += 1
-        if multitrack_type > _MANY_TRACKS_MANY_CODECS:
-            raise ProtocolError(f"reserved audio multitrack type {multitrack_type}")
-        if packet_type not in _VALID_AUDIO_PACKET_TYPES:
-            raise ProtocolError(f"audio packet type {packet_type} not allowed inside multitrack")
-        fourcc = b""
-        if multitrack_type != _MANY_TRACKS_MANY_CODECS:
-            fourcc = _fourcc(payload, pos, n, "audio")
-            pos += 4
-        pos, end, track_id, fourcc = _track_prefix(
-            payload, pos, n, multitrack_type, fourcc, "audio"
-        )
-    else:
-        if packet_type not in _VALID_AUDIO_PACKET_TYPES:
-            raise ProtocolError(f"reserved audio packet type {packet_type}")
-        fourcc = _fourcc(payload, pos, n, "audio")
-        pos += 4
+    packet_type, fourcc, pos, end, multitrack_type, track_id = _codec_header(
+        payload, pos, packet_type, _A_MULTITRACK, _VALID_AUDIO_PACKET_TYPES, "audio"
+    )
     return ExAudioHeader(packet_type, fourcc, pos, end, multitrack_type, track_id, nano)
