@@ -48,31 +48,19 @@ class Probe:
     video: list[tuple[float, int]] = field(default_factory=list)  # (recv, timestamp)
 
 
-class Player(asyncio.BufferedProtocol):
-    """One RTMP player on the bench's own small client: parses until the first
-    keyframe, then only counts bytes (and acknowledges them)."""
+class _Counter(asyncio.BufferedProtocol):
+    """What the mass viewers share: one scratch buffer for every read, a byte count,
+    and the bookkeeping of how and why a connection ended."""
 
-    def __init__(self, app: str, stream: str, tc_url: str) -> None:
-        self.app, self.stream, self.tc_url = app, stream, tc_url
+    def __init__(self) -> None:
         self.parsing = True
         self.transport: asyncio.Transport | None = None
         self.t_connect = time.monotonic()
         self.first_frame_ms: float | None = None
         self.total = 0
-        self.acked = 0
-        self.ack_window = 2_500_000
         self.error: str | None = None
         self.closed = False
         self.playing = False
-        self._hs = bytearray()
-        self._handshaking = True
-        self._reader = rm.ChunkReader(self._on_message)
-
-    # -- asyncio.BufferedProtocol -----------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
-        self.transport.write(rm.c0c1(os.urandom(rm.HANDSHAKE_SIZE)))
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return SCRATCH_VIEW
@@ -81,9 +69,9 @@ class Player(asyncio.BufferedProtocol):
         self.total += nbytes
         if self.parsing:
             self._parse(bytes(SCRATCH_VIEW[:nbytes]))
-        if self.total - self.acked >= self.ack_window and self.transport is not None:
-            self.acked = self.total
-            self.transport.write(rm.acknowledgement(self.total))
+
+    def _parse(self, data: bytes) -> None:
+        raise NotImplementedError
 
     def eof_received(self) -> bool | None:
         if self.error is None:
@@ -95,13 +83,39 @@ class Player(asyncio.BufferedProtocol):
         if self.error is None:
             self.error = f"connection lost: {exc}" if exc else "connection closed"
 
-    # -- parsing until the first keyframe ---------------------------------------------
-
     def _fail(self, why: str) -> None:
         self.error = why
         self.parsing = False
         if self.transport is not None:
             self.transport.close()
+
+
+class Player(_Counter):
+    """One RTMP player on the bench's own small client: parses until the first
+    keyframe, then only counts bytes (and acknowledges them)."""
+
+    def __init__(self, app: str, stream: str, tc_url: str) -> None:
+        super().__init__()
+        self.app, self.stream, self.tc_url = app, stream, tc_url
+        self.acked = 0
+        self.ack_window = 2_500_000
+        self._hs = bytearray()
+        self._handshaking = True
+        self._reader = rm.ChunkReader(self._on_message)
+
+    # -- asyncio.BufferedProtocol -----------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
+        self.transport.write(rm.c0c1(os.urandom(rm.HANDSHAKE_SIZE)))
+
+    def buffer_updated(self, nbytes: int) -> None:
+        super().buffer_updated(nbytes)
+        if self.total - self.acked >= self.ack_window and self.transport is not None:
+            self.acked = self.total
+            self.transport.write(rm.acknowledgement(self.total))
+
+    # -- parsing until the first keyframe ---------------------------------------------
 
     def _parse(self, data: bytes) -> None:
         try:
@@ -244,21 +258,14 @@ def text_delay(probe: Probe, payload: bytes) -> None:
             probe.text_delays.append((t, t - sent))
 
 
-class HttpFlvViewer(asyncio.BufferedProtocol):
+class HttpFlvViewer(_Counter):
     """One HTTP-FLV viewer: GET /APP/STREAM.flv; parses FLV tags until the first
     keyframe (probes: always), then counts bytes."""
 
     def __init__(self, host: str, port: int, path: str, probe: Probe | None) -> None:
         self.request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: */*\r\n\r\n"
+        super().__init__()
         self.probe = probe
-        self.parsing = True
-        self.transport: asyncio.Transport | None = None
-        self.t_connect = time.monotonic()
-        self.first_frame_ms: float | None = None
-        self.total = 0
-        self.error: str | None = None
-        self.closed = False
-        self.playing = False
         self.status: int | None = None
         self._buf = bytearray()
         self._in_body = False
@@ -268,30 +275,6 @@ class HttpFlvViewer(asyncio.BufferedProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
         self.transport.write(self.request.encode())
-
-    def get_buffer(self, sizehint: int) -> memoryview:
-        return SCRATCH_VIEW
-
-    def buffer_updated(self, nbytes: int) -> None:
-        self.total += nbytes
-        if self.parsing:
-            self._parse(bytes(SCRATCH_VIEW[:nbytes]))
-
-    def eof_received(self) -> bool | None:
-        if self.error is None:
-            self.error = "server closed the connection"
-        return None
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        if self.error is None:
-            self.error = f"connection lost: {exc}" if exc else "connection closed"
-
-    def _fail(self, why: str) -> None:
-        self.error = why
-        self.parsing = False
-        if self.transport is not None:
-            self.transport.close()
 
     def _parse(self, data: bytes) -> None:
         buf = self._buf
