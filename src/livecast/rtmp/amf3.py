@@ -427,14 +427,17 @@ class Decoder:
             "its data format is private to the class"
         )
 
+    def _flag_byte(self, what: str) -> bool:
+        """The one-byte flag (vector ``fixed``, dictionary ``weak-keys``) after a count."""
+        pos = self._need(1, what)
+        self.offset = pos + 1
+        return self._data[pos] != 0
+
     def _read_number_vector(self, marker: int) -> object:
         header = self._u29("vector")
         if not header & 1:
             return self._object_ref(header, "vector")
-        count = header >> 1
-        pos = self._need(1, "vector")
-        fixed = self._data[pos] != 0
-        self.offset = pos + 1
+        count, fixed = header >> 1, self._flag_byte("vector")
         self._check_count(count, _ITEM_SIZE[marker], "vector")
         items = struct.unpack_from(f">{count}{_ITEM_FORMAT[marker]}", self._data, self.offset)
         self.offset += count * _ITEM_SIZE[marker]
@@ -452,10 +455,7 @@ class Decoder:
         header = self._u29("vector")
         if not header & 1:
             return self._object_ref(header, "vector")
-        count = header >> 1
-        pos = self._need(1, "vector")
-        fixed = self._data[pos] != 0
-        self.offset = pos + 1
+        count, fixed = header >> 1, self._flag_byte("vector")
         type_name = self._read_string("vector type name")
         self._check_count(count, 1, "vector")
         self._enter("vector")
@@ -471,10 +471,7 @@ class Decoder:
         header = self._u29("dictionary")
         if not header & 1:
             return self._object_ref(header, "dictionary")
-        count = header >> 1
-        pos = self._need(1, "dictionary")
-        weak = self._data[pos] != 0
-        self.offset = pos + 1
+        count, weak = header >> 1, self._flag_byte("dictionary")
         self._check_count(count, 2, "dictionary")
         self._enter("dictionary")
         result = AMF3Dictionary([], weak)
