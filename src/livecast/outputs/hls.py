@@ -8,7 +8,8 @@ id (the creation time in base 36) so that a name never stands for two different
 segments and CDNs may cache them for good.
 
 Names from the network reach neither the filesystem nor the stream table unchecked:
-app and stream names go through ``bad_name``, segment names must match ``SEGMENT_NAME``.
+app and stream names go through ``livecast.names.bad_name``, segment names must match
+``SEGMENT_NAME``.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from livecast.config import Config, HlsConfig
 from livecast.hub.frame import Frame
 from livecast.hub.registry import Hub
 from livecast.hub.stream import Stream
+from livecast.names import bad_name
 from livecast.outputs.hls_playlist import Entry, Playlist
 from livecast.outputs.hls_store import PLAYLIST, SEGMENT_NAME, DirStore, MemoryStore, Store
-from livecast.server.rtmp_server import bad_name
 
 if TYPE_CHECKING:  # PyAV (~20 MB of libraries) loads with the first HLS stream, not at start
     from livecast.outputs.hls_segmenter import Segment, Segmenter

@@ -28,9 +28,9 @@ from livecast.hub.registry import Hub
 from livecast.hub.stream import Stream
 from livecast.hub.subscriber import Sink, Subscriber
 from livecast.media import flv
+from livecast.names import bad_name
 from livecast.rtmp import amf0
 from livecast.rtmp.errors import ProtocolError
-from livecast.server.rtmp_server import bad_name
 
 log = logging.getLogger("livecast.http")
 

@@ -11,14 +11,13 @@ from typing import cast
 
 from livecast.hub.registry import Hub, StreamBusy
 from livecast.hub.stream import Stream
+from livecast.names import bad_name
 from livecast.outputs.rtmp_play import RtmpPlayer
 from livecast.rtmp import events as ev
 from livecast.rtmp.errors import ProtocolError
 from livecast.rtmp.session import ConnState, ServerSession
 
 log = logging.getLogger("livecast.rtmp")
-
-MAX_NAME_LENGTH = 255
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,20 +36,6 @@ class RtmpSettings:
     # state burst (a GOP) and one message. Past it the peer is not reading what it asks
     # for (replies, bursts) and is closed.
     max_write_buffer: int = 48 * 1024 * 1024
-
-
-def bad_name(name: str) -> str | None:
-    """Why a stream name from the network is refused, or None. Names reach URLs and,
-    for HLS and recordings, file paths, so they are checked once, here."""
-    if not name:
-        return "empty stream name"
-    if len(name) > MAX_NAME_LENGTH:
-        return f"stream name longer than {MAX_NAME_LENGTH} characters"
-    if "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
-        return "stream name may not contain '/', '\\', NUL or be '.' or '..'"
-    if any(ord(c) < 0x20 for c in name):
-        return "stream name contains control characters"
-    return None
 
 
 class RtmpConnection(asyncio.Protocol):
