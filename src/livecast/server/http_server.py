@@ -50,10 +50,7 @@ class HttpServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, reuse_address=True)
         await site.start()
-        server = site._server
-        assert server is not None
-        sockets = getattr(server, "sockets", None) or []
-        name = sockets[0].getsockname() if sockets else (host, port)
+        name = self._runner.addresses[0]  # the bound address: port 0 becomes a real port
         return str(name[0]), int(name[1])
 
     async def close(self) -> None:
