@@ -143,6 +143,20 @@ class _Base:
 
     # -- input ------------------------------------------------------------------------
 
+    def _through_handshake(
+        self, handshake: ServerHandshake | ClientHandshake, data: bytes
+    ) -> bytes | None:
+        """Feed the handshake; once it completes, the bytes after it (chunk stream),
+        else None. ``_handshake_done`` runs at completion."""
+        self._out.append(handshake.receive_data(data))
+        if not handshake.complete:
+            return None
+        self._handshake_done()
+        return handshake.leftover
+
+    def _handshake_done(self) -> None:
+        pass
+
     def _read_messages(self, data: bytes) -> list[RawMessage]:
         self.bytes_received += len(data)
         messages = self._reader.feed(data)
@@ -211,15 +225,17 @@ class ServerSession(_Base):
 
     # -- input ------------------------------------------------------------------------
 
+    def _handshake_done(self) -> None:
+        self._handshake = None
+        self.state = ConnState.AWAIT_CONNECT
+
     def receive_data(self, data: bytes) -> list[ev.Event]:
         """Bytes from the socket → events. Raises ProtocolError on a violation."""
         if self._handshake is not None:
-            self._out.append(self._handshake.receive_data(data))
-            if not self._handshake.complete:
+            rest = self._through_handshake(self._handshake, data)
+            if rest is None:
                 return []
-            data = self._handshake.leftover
-            self._handshake = None
-            self.state = ConnState.AWAIT_CONNECT
+            data = rest
         raws = self._read_messages(data) if data else []
         if self._held:
             raws = self._held + raws
@@ -601,20 +617,20 @@ class ClientSession(_Base):
 
     # -- input ------------------------------------------------------------------------------
 
+    def _handshake_done(self) -> None:
+        self._handshake = None
+        self._send_control(msg.WindowAckSize(self.window_ack_size))
+        self._set_chunk_size()
+        for stream_id, payload in self._pending:
+            self._send_command(stream_id, payload)
+        self._pending.clear()
+
     def receive_data(self, data: bytes) -> list[ev.Event]:
         if self._handshake is not None:
-            self._out.append(self._handshake.receive_data(data))
-            if not self._handshake.complete:
+            rest = self._through_handshake(self._handshake, data)
+            if not rest:
                 return []
-            data = self._handshake.leftover
-            self._handshake = None
-            self._send_control(msg.WindowAckSize(self.window_ack_size))
-            self._set_chunk_size()
-            for stream_id, payload in self._pending:
-                self._send_command(stream_id, payload)
-            self._pending.clear()
-            if not data:
-                return []
+            data = rest
         out: list[ev.Event] = []
         for raw in self._read_messages(data):
             t = raw.type_id
