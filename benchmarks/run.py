@@ -44,6 +44,9 @@ FULL_SERVERS = ("livecast", "livecast-lowcost", "livecast-350", "nginx")
 QUICK_SERVERS = ("livecast", "livecast-lowcost", "nginx")
 FLOOR_SIZES = (0, 1400, 16384, 65536)  # 0: the stream's mean message size
 HLS_MODE = "real-time, HLS on"
+# ffmpeg -re through a recording proxy (real encoder write pattern), or one write per
+# message at the instant of its timestamp (the worst case for merging)
+PUBLISHERS = {"ffmpeg": "benchmarks.ffmpeg_publisher", "paced": "benchmarks.publisher"}
 
 
 def server_spec(name: str) -> servers.ServerSpec:
@@ -171,8 +174,9 @@ class Bench:
         server = servers.start(spec, self.core(SERVER_CORE))
         pub: subprocess.Popen[str] | None = None
         try:
+            module = PUBLISHERS[args.publisher]
             pub = self.spawn(
-                [python(), "-m", "benchmarks.publisher", "--port", str(server.rtmp_port),
+                [python(), "-m", module, "--port", str(server.rtmp_port),
                  "--stream", "bench", "--file", str(self.media),
                  "--send-log", str(server.workdir / "send.log")],
                 self.core(CLIENT_CORE), stdout=subprocess.PIPE,
@@ -629,6 +633,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--settle", type=float, default=1.0, help="pause after the join, s")
     ap.add_argument("--rate", type=float, default=200.0, help="players joining per second")
     ap.add_argument("--probes", type=int, default=5, help="players that measure delay")
+    ap.add_argument(
+        "--publisher", choices=tuple(PUBLISHERS), default="ffmpeg",
+        help="ffmpeg: ffmpeg -re through a recording proxy (default); "
+        "paced: one write per message at its timestamp",
+    )  # fmt: skip
     ap.add_argument("--floor-sizes", type=ints, help="kernel-floor write sizes (0: mean message)")
     ap.add_argument("--floor-connections", type=ints, help="kernel-floor connection counts")
     ap.add_argument("--no-floor", action="store_true", help="skip the kernel-floor rows")
