@@ -138,7 +138,9 @@ class LiveServer:
         return self.proc.returncode
 
 
-def _start(tmp_path: Path, config: str = "", *args: str) -> LiveServer:
+def _start(
+    tmp_path: Path, config: str = "", *args: str, env: dict[str, str] | None = None
+) -> LiveServer:
     cfg = tmp_path / "livecast.toml"
     cfg.write_text(config)
     cmd = [
@@ -161,7 +163,12 @@ def _start(tmp_path: Path, config: str = "", *args: str) -> LiveServer:
         text=True,
         # A fixed mmap threshold makes glibc return freed large buffers at once, so that
         # RSS measures live memory rather than what the allocator kept for later.
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "MALLOC_MMAP_THRESHOLD_": "65536"},
+        env={
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "MALLOC_MMAP_THRESHOLD_": "65536",
+            **(env or {}),
+        },
     )
     assert proc.stderr is not None
     lines: list[str] = []
@@ -188,8 +195,8 @@ def _start(tmp_path: Path, config: str = "", *args: str) -> LiveServer:
 def start_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     servers: list[LiveServer] = []
 
-    def start(config: str = "", *args: str) -> LiveServer:
-        server = _start(tmp_path, config, *args)
+    def start(config: str = "", *args: str, env: dict[str, str] | None = None) -> LiveServer:
+        server = _start(tmp_path, config, *args, env=env)
         servers.append(server)
         return server
 

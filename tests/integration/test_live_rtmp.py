@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -362,3 +363,34 @@ def test_a_player_that_never_reads_is_bounded_and_does_not_slow_others(
     server.wait_log(" stop ", count=2)
     drops = [line.rsplit("drops=", 1)[1].strip() for line in server.log if " stop " in line]
     assert len(drops) == 2 and drops.count("0") == 1, f"the stuck player must show drops: {drops}"
+
+
+@pytest.mark.parametrize("mode", ["io_uring", "write", "transport"])
+def test_every_fanout_write_path_delivers_the_whole_stream(
+    start_server: Callable[..., LiveServer], sample_flv: Path, tmp_path: Path, mode: str
+) -> None:
+    """LIVECAST_FANOUT picks how flushes reach the sockets: io_uring, one os.write per
+    socket, or the asyncio transport. Every one must deliver the same stream."""
+    server = start_server(env={"LIVECAST_FANOUT": mode})
+    chosen = next(line for line in server.log if "fan-out writes: " in line)
+    chosen = chosen.strip().rsplit(" ", 1)[-1]
+    if mode == "io_uring" and chosen == "write":
+        pytest.skip("io_uring is not available on this machine")
+    assert chosen == mode
+    outs = [tmp_path / f"early{i}.flv" for i in range(3)]
+    players = [record(server.rtmp("live/a"), out) for out in outs]
+    time.sleep(0.5)
+    pub = publish(server, "live/a", sample_flv)
+    time.sleep(1.5)
+    late = tmp_path / "late.flv"
+    players.append(record(server.http("live/a.flv"), late))
+    assert pub.wait(30) == 0
+    for proc in players:
+        assert proc.wait(15) in (0, 1, 2)
+    source = counts(sample_flv)
+    for out in outs:
+        assert counts(out) == source, out
+        assert cts_offsets(out) == cts_offsets(sample_flv)
+    got = counts(late)  # HTTP-FLV, joined 1.5 s in: from the GOP before it joined
+    assert source["video"] - 30 * 3 <= got["video"] <= source["video"]
+    assert_monotonic(late)

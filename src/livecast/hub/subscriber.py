@@ -4,16 +4,27 @@ Subscribers that need the same wire form of a frame (same output kind, chunk siz
 message stream id and media filter) form a ``Group``. A frame is encoded once per group
 and appended once to the group's pending list; at flush time every subscriber of the
 group gets the whole list in one ``writelines``. Per message there is no per-subscriber
-work at all; per flush there is one write call and one buffer-size check per subscriber.
+work at all; per flush there is one write call and one buffer-size check per subscriber
+(or, for direct writes, see below, none in Python).
 
 A subscriber whose transport buffer exceeds its bound leaves the group and waits for
 the next video keyframe (dropping audio too, so sound never runs ahead of the picture);
 it rejoins at that keyframe once its buffer has drained.
+
+When the flusher has a ``send_all`` (one buffer to many sockets, given by the server:
+io_uring or one ``os.write`` each) and a subscriber has a socket ``fd``, the flush skips
+the transport and its Python call per subscriber: the group's pending bytes go to all
+such sockets in one call. That is only safe while the transport has nothing queued and
+is not closing (its socket may be closed and the number reused), which the flush checks
+for all of them at C speed before sending; the rest, and any bytes a socket did not
+take, go through the transport in order.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Hashable, Iterable
+from operator import call
 from typing import Protocol
 
 from livecast.hub.frame import AUDIO, VIDEO, Frame
@@ -29,6 +40,8 @@ class Sink(Protocol):
 
 
 Encoder = Callable[[Frame], bytes]
+# one buffer to many sockets: per socket the bytes it took, or -errno
+SendAll = Callable[["array[int]", bytes], list[int]]
 
 
 class Subscriber:
@@ -43,8 +56,10 @@ class Subscriber:
         queue_bytes: int = 4 * 1024 * 1024,
         audio: bool = True,
         video: bool = True,
+        fd: int = -1,
     ) -> None:
         self.sink = sink
+        self.fd = fd  # the socket under sink, for direct writes; -1: none
         self.base_key = key
         self.encode = encode
         self.queue_bytes = queue_bytes
@@ -57,6 +72,7 @@ class Subscriber:
         self.needs_headers = False  # parked before it got the stream's headers
         self.bytes_out = 0
         self.drops = 0  # how many times it fell behind
+        self.mark = 0  # the group's ``direct_bytes`` when it joined the direct set
 
     @property
     def key(self) -> Hashable:
@@ -82,12 +98,18 @@ class Group:
     """Subscribers that receive byte-identical data; see the module docstring."""
 
     __slots__ = (
+        "changed",
+        "closing",
+        "direct",
+        "direct_bytes",
         "encode",
+        "fds",
         "flusher",
         "headers",
         "key",
         "pending",
         "pending_bytes",
+        "queued",
         "skip_type",
         "subs",
         "waiting",
@@ -113,12 +135,20 @@ class Group:
         self.waiting: list[Subscriber] = []
         self.pending: list[bytes] = []
         self.pending_bytes = 0
+        # the direct set: subscribers written through send_all, rebuilt when ``changed``
+        self.changed = False
+        self.direct: list[Subscriber] = []
+        self.fds = array("I")
+        self.queued: list[Callable[[], int]] = []  # their get_write_buffer_size
+        self.closing: list[Callable[[], bool]] = []  # their is_closing
+        self.direct_bytes = 0  # bytes flushed to each member of the direct set so far
 
     def add(self, sub: Subscriber) -> None:
         sub.group = self
         sub.start = len(self.pending)  # what is pending now came before its burst
         sub.waiting = False
         self.subs.append(sub)
+        self.changed = True
 
     def remove(self, sub: Subscriber) -> None:
         if sub in self.subs:
@@ -126,6 +156,10 @@ class Group:
         elif sub in self.waiting:
             self.waiting.remove(sub)
         sub.group = None
+        self.changed = True  # the next flush rebuilds the direct set before it writes
+        if sub in self.direct:  # settle its byte count now (the rebuild adds nothing)
+            sub.bytes_out += self.direct_bytes - sub.mark
+            sub.mark = self.direct_bytes
 
     def __len__(self) -> int:
         return len(self.subs) + len(self.waiting)
@@ -136,6 +170,7 @@ class Group:
             self.subs.remove(sub)
             sub.waiting = True
             self.waiting.append(sub)
+            self.changed = True
 
     def push(self, frame: Frame) -> None:
         if self.skip_type and frame.type_id in self.skip_type:
@@ -164,7 +199,27 @@ class Group:
                     sub.bytes_out += sum(map(len, data))
             else:
                 still.append(sub)
+        if len(still) != len(self.waiting):
+            self.changed = True
         self.waiting = still
+
+    def _rebuild(self) -> None:
+        """Recompute the direct set: subscribers with a socket and no partial start."""
+        self.changed = False
+        now = self.direct_bytes
+        direct = [s for s in self.subs if s.fd >= 0 and not s.start]
+        kept = set(map(id, direct))
+        for sub in self.direct:
+            if id(sub) not in kept:
+                sub.bytes_out += now - sub.mark
+        was = set(map(id, self.direct))
+        for sub in direct:
+            if id(sub) not in was:
+                sub.mark = now
+        self.direct = direct
+        self.fds = array("I", [s.fd for s in direct])
+        self.queued = [s.sink.get_write_buffer_size for s in direct]
+        self.closing = [s.sink.is_closing for s in direct]
 
     def flush(self) -> None:
         pending = self.pending
@@ -173,14 +228,27 @@ class Group:
         size = self.pending_bytes
         self.pending = []
         self.pending_bytes = 0
+        send_all = self.flusher.send_all
+        if send_all is not None:
+            if self.changed:
+                self._rebuild()
+            if self.direct:
+                self._send_direct(send_all, pending, size)
+                if len(self.direct) == len(self.subs):
+                    return
         congested: list[Subscriber] | None = None
+        direct = set(map(id, self.direct)) if send_all is not None else ()
         for sub in self.subs:
+            if direct and id(sub) in direct:
+                continue
             sink = sub.sink
             if sub.start:
                 part = pending[sub.start :]
                 sink.writelines(part)
                 sub.bytes_out += sum(map(len, part))
                 sub.start = 0
+                if sub.fd >= 0:
+                    self.changed = True  # direct from the next flush on
             else:
                 sink.writelines(pending)
                 sub.bytes_out += size
@@ -189,9 +257,41 @@ class Group:
                     congested = []
                 congested.append(sub)
         if congested:
-            for sub in congested:
-                self.park(sub)
-                sub.drops += 1
+            self._congested(congested)
+
+    def _send_direct(self, send_all: SendAll, pending: list[bytes], size: int) -> None:
+        data = pending[0] if len(pending) == 1 else b"".join(pending)
+        subs, fds = self.direct, self.fds
+        if any(map(call, self.closing)) or any(map(call, self.queued)):
+            # a transport with bytes queued (or closing) takes these behind them
+            ready = [s for s in subs if not s.sink.is_closing()]
+            behind = [s for s in ready if s.sink.get_write_buffer_size()]
+            for sub in behind:
+                sub.sink.write(data)
+            if behind:
+                self._check(behind)
+                ready = [s for s in ready if s not in behind]
+            subs, fds = ready, array("I", [s.fd for s in ready])
+        self.direct_bytes += size
+        results = send_all(fds, data)
+        if results.count(size) == len(results):
+            return
+        short = []
+        for sub, n in zip(subs, results, strict=True):
+            if n != size:  # the socket took part or none of it: the rest waits in order
+                sub.sink.write(data[n:] if n > 0 else data)
+                short.append(sub)
+        self._check(short)
+
+    def _check(self, subs: list[Subscriber]) -> None:
+        over = [s for s in subs if s.sink.get_write_buffer_size() > s.queue_bytes]
+        if over:
+            self._congested(over)
+
+    def _congested(self, subs: list[Subscriber]) -> None:
+        for sub in subs:
+            self.park(sub)
+            sub.drops += 1
 
 
 class Flusher:
@@ -204,8 +304,10 @@ class Flusher:
         schedule_soon: Callable[[Callable[[], None]], object],
         schedule_later: Callable[[float, Callable[[], None]], object],
         merge_ms: int = 0,
+        send_all: SendAll | None = None,
     ) -> None:
         self._soon = schedule_soon
+        self.send_all = send_all
         self._later = schedule_later
         self.merge_ms = merge_ms
         self._dirty: list[Group] = []

@@ -28,6 +28,7 @@ from livecast.hub.registry import Hub
 from livecast.hub.stream import Stream
 from livecast.hub.subscriber import Sink, Subscriber
 from livecast.media import flv
+from livecast.multisend import socket_fd
 from livecast.names import bad_name
 from livecast.rtmp import amf0
 from livecast.rtmp.errors import ProtocolError
@@ -147,8 +148,9 @@ class FlvViewer(Subscriber):
         queue_bytes: int,
         peer: str,
         path: str,
+        fd: int = -1,
     ) -> None:
-        super().__init__(sink, key, encode, queue_bytes=queue_bytes)
+        super().__init__(sink, key, encode, queue_bytes=queue_bytes, fd=fd)
         self.peer = peer
         self.path = path
         self.stream: Stream | None = None
@@ -323,6 +325,7 @@ class FlvService:
             queue_bytes=self.queue_bytes,
             peer=_peer(request),
             path=stream.path,
+            fd=socket_fd(transport),
         )
         head = frame_bytes(flv.file_header(*stream_flags(stream)))
         transport.write(head)

@@ -30,6 +30,7 @@ class RtmpPlayer(Subscriber):
         *,
         queue_bytes: int,
         flush_session: Callable[[], None],
+        fd: int = -1,
     ) -> None:
         chunk_size = session.out_chunk_size
         super().__init__(
@@ -37,6 +38,7 @@ class RtmpPlayer(Subscriber):
             ("rtmp", chunk_size, stream_id),
             rtmp_encoder(chunk_size, stream_id),
             queue_bytes=queue_bytes,
+            fd=fd,
         )
         self.session = session
         self.stream_id = stream_id

@@ -8,6 +8,7 @@ import signal
 from collections.abc import Coroutine
 from typing import Any
 
+from livecast import multisend
 from livecast.config import Config
 from livecast.hub.registry import Hub
 from livecast.hub.subscriber import Flusher
@@ -40,7 +41,10 @@ class Server:
     def __init__(self, config: Config) -> None:
         self.config = config
         loop = asyncio.get_running_loop()
-        self.flusher = Flusher(loop.call_soon, loop.call_later, config.server.write_merge_ms)
+        self.fanout, self.uring, send_all = multisend.choose()
+        self.flusher = Flusher(
+            loop.call_soon, loop.call_later, config.server.write_merge_ms, send_all
+        )
         self.hub = Hub(
             self.flusher,
             gop_cache=config.rtmp.gop_cache,
@@ -66,6 +70,10 @@ class Server:
         if self.http is not None:
             await self.http.close()
         await self.rtmp.close()
+        if self.uring is not None:
+            self.uring.close()
+            self.uring = None
+            self.flusher.send_all = None
 
 
 async def _serve(config: Config) -> int:
@@ -79,6 +87,7 @@ async def _serve(config: Config) -> int:
     except OSError as exc:
         log.error("cannot listen: %s", exc)
         return 1
+    log.info("fan-out writes: %s", server.fanout)
     log.info("livecast ready rtmp=%s http=%s", server.rtmp_address, server.http_address)
     await stop.wait()
     log.info("shutting down")

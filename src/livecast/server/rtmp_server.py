@@ -11,6 +11,7 @@ from typing import cast
 
 from livecast.hub.registry import Hub, StreamBusy
 from livecast.hub.stream import Stream
+from livecast.multisend import socket_fd
 from livecast.names import bad_name
 from livecast.outputs.rtmp_play import RtmpPlayer
 from livecast.rtmp import events as ev
@@ -255,6 +256,7 @@ class RtmpConnection(asyncio.Protocol):
             event.name,
             queue_bytes=self.settings.player_queue_bytes,
             flush_session=self.flush_session,
+            fd=socket_fd(self.transport),
         )
         self.session.accept_play(event)
         self.flush_session()  # statuses go out before the stream's state burst
