@@ -89,9 +89,7 @@ class Recorder:
         }
 
 
-async def pipe(
-    src: asyncio.StreamReader, dst: asyncio.StreamWriter, rec: Recorder | None
-) -> None:
+async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, rec: Recorder | None) -> None:
     try:
         while data := await src.read(262144):
             dst.write(data)
