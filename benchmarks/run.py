@@ -74,6 +74,21 @@ class Row:
     loadgen: dict[str, Any] = field(default_factory=dict)
     publisher: dict[str, Any] = field(default_factory=dict)
     floor: dict[str, Any] = field(default_factory=dict)
+    # which publisher fed the step: ffmpeg (-re, through the recording proxy) or paced
+    # (one write per message); runs saved before the ffmpeg publisher existed were paced
+    publisher_kind: str = "paced"
+    env: str = ""  # livecast's extra environment (LIVECAST_FANOUT=... A/B rows)
+
+    @property
+    def label(self) -> str:
+        """The mode column: the mode, the viewer kind, extra settings and environment,
+        and the publisher when it is not the default one."""
+        out = self.mode
+        out += "" if self.kind in ("rtmp", "tcp", "floor") else f" ({self.kind})"
+        out += f" [{self.settings}]" if self.settings else ""
+        out += f" [{self.env}]" if self.env else ""
+        out += ", paced publisher" if self.publisher_kind == "paced" and not self.floor else ""
+        return out
 
     @property
     def window(self) -> float:
@@ -169,12 +184,13 @@ class Bench:
 
     def run_step(self, spec: servers.ServerSpec, players: int, kind: str, label: str) -> Row:
         args = self.args
-        row = Row(spec.name, spec.mode, players, kind, settings=", ".join(spec.settings))
+        row = Row(spec.name, spec.mode, players, kind, settings=", ".join(spec.settings),
+                  publisher_kind=spec.publisher, env=" ".join(spec.env))  # fmt: skip
         t0 = time.monotonic()
         server = servers.start(spec, self.core(SERVER_CORE))
         pub: subprocess.Popen[str] | None = None
         try:
-            module = PUBLISHERS[args.publisher]
+            module = PUBLISHERS[spec.publisher]
             pub = self.spawn(
                 [python(), "-m", module, "--port", str(server.rtmp_port),
                  "--stream", "bench", "--file", str(self.media),
@@ -313,6 +329,7 @@ class Bench:
         steps: list[Step] = []
         for name in args.servers:
             spec = server_spec(name)
+            spec.publisher = args.publisher
             if spec.kind == "livecast":
                 spec.settings = tuple(args.livecast_set)
             why = servers.nginx_available() if spec.kind == "nginx" else None
@@ -325,6 +342,16 @@ class Bench:
                     spec, mode=HLS_MODE, settings=(*spec.settings, "hls.enabled=true")
                 )
                 steps += [Step(hls, n, "rtmp", why) for n in args.hls_players]
+        live, ref = server_spec("livecast"), server_spec("nginx")
+        live.settings = tuple(args.livecast_set)
+        for n in args.paced_players:  # the worst case for merging, both servers
+            steps += [Step(dataclasses.replace(spec, publisher="paced"), n, "rtmp", why)
+                      for spec, why in ((live, servers.livecast_available()),
+                                        (ref, servers.nginx_available()))]  # fmt: skip
+        for n in args.fanout_players:  # the same flush, other ways to the sockets
+            for how in ("write", "transport"):
+                spec = dataclasses.replace(live, env=(f"LIVECAST_FANOUT={how}",))
+                steps.append(Step(spec, n, "rtmp", servers.livecast_available()))
         for n in args.floor_connections:
             steps += [Step(None, n, "floor", None, size or self.message_size)
                       for size in args.floor_sizes]  # fmt: skip
@@ -373,20 +400,13 @@ COLUMNS = (
 
 
 def table_rows(rows: list[Row]) -> list[list[str]]:
-    nginx = {
-        r.players: r.us_per_mb()
-        for r in rows
-        if r.server == "nginx-rtmp" and not r.skipped and r.us_per_mb()
-    }
     out = []
     for r in rows:
-        kind = "" if r.kind in ("rtmp", "tcp") else f" ({r.kind})"
-        kind += f" [{r.settings}]" if r.settings else ""
         if r.skipped:
-            out.append([r.server, r.mode + kind, str(r.players), f"skipped: {r.skipped}"])
+            out.append([r.server, r.label, str(r.players), f"skipped: {r.skipped}"])
             continue
         us, sys_us = r.us_per_mb(), r.sys_us_per_mb()
-        ref = nginx.get(r.players)
+        ref = nginx_ref(rows, r)
         ratio = f"{us / ref:.2f}" if us and ref else "-"
         cpu = f"{100 * (r.cpu_s or 0) / r.window:.1f}" if r.window else "-"
         if r.floor:
@@ -400,7 +420,7 @@ def table_rows(rows: list[Row]) -> list[list[str]]:
         per = f"{(rss - before) / r.players:.0f}" if rss and before and r.players >= 100 else "-"
         lg_cpu = f"{100 * lg['loadgen_cpu_s'] / r.window:.0f}"
         out.append([
-            r.server, r.mode + kind, str(r.players), cpu,
+            r.server, r.label, str(r.players), cpu,
             "-" if us is None else f"{us:.0f}", "-" if sys_us is None else f"{sys_us:.0f}",
             ratio, f"{rss / 1024:.1f}" if rss else "-", per,
             f"{lg['stalled']}" + (f" ({r.players - lg['started']} not started)"
@@ -513,11 +533,25 @@ def render_markdown(
     )  # fmt: skip
 
 
-def _find(rows: list[Row], server: str, mode: str, players: int, kind: str = "rtmp") -> Row | None:
+def _find(
+    rows: list[Row], server: str, mode: str, players: int, kind: str = "rtmp", pub: str = ""
+) -> Row | None:
     for r in rows:
-        if (r.server, r.mode, r.players, r.kind) == (server, mode, players, kind) and not r.skipped:
+        same = (r.server, r.mode, r.players, r.kind) == (server, mode, players, kind)
+        if same and not r.skipped and not r.env and (not pub or r.publisher_kind == pub):
             return r
     return None
+
+
+def nginx_ref(rows: list[Row], r: Row) -> float | None:
+    """nginx-rtmp's µs/MB at the same player count, fed by the same publisher (the
+    kernel-floor rows compare with the default publisher's)."""
+    pub = r.publisher_kind if not r.floor else ""
+    ref = _find(rows, "nginx-rtmp", "per-message", r.players, pub=pub)
+    if ref is None and r.floor:
+        ref = next((x for x in rows if x.server == "nginx-rtmp" and x.players == r.players
+                    and not x.skipped), None)  # fmt: skip
+    return ref.us_per_mb() if ref is not None else None
 
 
 def notes(rows: list[Row]) -> list[str]:
@@ -546,39 +580,39 @@ def targets(rows: list[Row]) -> list[str]:
         out.append(f"{'met    ' if ok else 'NOT met'}  {text}")
 
     def ratio(r: Row) -> float | None:
-        ref = _find(rows, "nginx-rtmp", "per-message", r.players)
-        us, ref_us = r.us_per_mb(), ref.us_per_mb() if ref else None
+        us, ref_us = r.us_per_mb(), nginx_ref(rows, r)
         return us / ref_us if us and ref_us else None
 
     goals = (("real-time", 0.9, 20.0), ("low-cost 100 ms", 0.45, 150.0),
              ("low-cost 350 ms", 0.3, None))  # fmt: skip
     for mode, limit, delay in goals:
-        for n in (300, 600):
-            r = _find(rows, "livecast", mode, n)
-            if r is None or (x := ratio(r)) is None:
-                continue
-            check(x <= limit, f"livecast {mode}, {n} players: {x:.2f} x nginx-rtmp (<= {limit})")
-            p99 = r.loadgen.get("delay_p99_ms")
-            if delay is not None and p99 is not None:
-                check(p99 <= delay, f"livecast {mode}, {n} players: delay p99 {p99:.0f} ms "
-                                    f"(<= {delay:.0f})")  # fmt: skip
+        for pub in ("ffmpeg", "paced"):
+            for n in (300, 600):
+                r = _find(rows, "livecast", mode, n, pub=pub)
+                if r is None or (x := ratio(r)) is None:
+                    continue
+                what = f"livecast {r.label}, {n} players"
+                check(x <= limit, f"{what}: {x:.2f} x nginx-rtmp (<= {limit})")
+                p99 = r.loadgen.get("delay_p99_ms")
+                if delay is not None and p99 is not None:
+                    check(p99 <= delay, f"{what}: delay p99 {p99:.0f} ms (<= {delay:.0f})")
     live = [r for r in rows if r.server == "livecast" and r.kind == "rtmp" and not r.skipped]
     top = max((r.players for r in live), default=0)
     for r in live:
         if r.players in (600, top):
             stalled = r.loadgen.get("stalled")
-            check(stalled == 0, f"livecast {r.mode}, {r.players} players: {stalled} stalled (0)")
+            check(stalled == 0, f"livecast {r.label}, {r.players} players: {stalled} stalled (0)")
     for r in live:
         ff = r.loadgen.get("first_frame_p95_ms")
         if r.players == 300 and ff is not None:
-            check(ff <= 50, f"livecast {r.mode}, 300 players: first frame p95 {ff:.0f} ms (<= 50)")
+            check(ff <= 50, f"livecast {r.label}, 300 players: first frame p95 {ff:.0f} ms (<= 50)")
         rss = r.loadgen.get("server_rss_kb_peak")
         if r.players == 600 and rss:
-            check(rss <= 80 * 1024, f"livecast {r.mode}, 600 players: RSS {rss / 1024:.0f} MB "
+            check(rss <= 80 * 1024, f"livecast {r.label}, 600 players: RSS {rss / 1024:.0f} MB "
                                     "(<= 80)")  # fmt: skip
     for n in (300, 600):
-        flv = _find(rows, "livecast", "real-time", n, "httpflv")
-        rtmp = _find(rows, "livecast", "real-time", n)
+        flv = _find(rows, "livecast", "real-time", n, "httpflv", pub="ffmpeg")
+        rtmp = _find(rows, "livecast", "real-time", n, pub="ffmpeg")
         if flv and rtmp and flv.us_per_mb() and rtmp.us_per_mb():
             x = (flv.us_per_mb() or 0) / (rtmp.us_per_mb() or 1)
             check(x <= 1.2, f"livecast HTTP-FLV, {n} viewers: {x:.2f} x its RTMP µs/MB (<= 1.2)")
@@ -638,6 +672,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="ffmpeg: ffmpeg -re through a recording proxy (default); "
         "paced: one write per message at its timestamp",
     )  # fmt: skip
+    ap.add_argument("--paced-players", type=ints,
+                    help="also livecast real-time and nginx-rtmp with the paced publisher "
+                    "(full: 300,600)")  # fmt: skip
+    ap.add_argument("--fanout-players", type=ints,
+                    help="also livecast real-time with LIVECAST_FANOUT=write and =transport "
+                    "(full: 600)")  # fmt: skip
     ap.add_argument("--floor-sizes", type=ints, help="kernel-floor write sizes (0: mean message)")
     ap.add_argument("--floor-connections", type=ints, help="kernel-floor connection counts")
     ap.add_argument("--no-floor", action="store_true", help="skip the kernel-floor rows")
@@ -665,6 +705,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.hls_players = [] if q else [1]
     if args.http_flv is None:  # HTTP-FLV rows beside the RTMP rows they compare with
         args.http_flv = [] if q else [n for n in args.players if n in (100, 300, 500, 600)]
+    if args.paced_players is None:
+        args.paced_players = [] if q else [n for n in args.players if n in (300, 600)]
+    if args.fanout_players is None:
+        args.fanout_players = [] if q else [n for n in args.players if n == 600]
     args.window = args.window or (8.0 if q else 20.0)
     args.warmup = args.warmup if args.warmup is not None else (2.0 if q else 3.0)
     if args.floor_sizes is None:

@@ -7,6 +7,7 @@ temporary directory; ``start`` returns once it accepts connections.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import socket
@@ -54,6 +55,8 @@ class ServerSpec:
     write_merge_ms: int = 0
     has_http_flv: bool = False
     settings: tuple[str, ...] = ()  # extra "section.key=value" (TOML values) for livecast
+    env: tuple[str, ...] = ()  # extra "NAME=value" environment for livecast
+    publisher: str = "ffmpeg"  # ffmpeg (-re through the proxy) or paced
 
 
 @dataclass
@@ -188,8 +191,11 @@ def start_livecast(spec: ServerSpec, core: int | None, timeout: float = 15) -> R
         core,
     )  # fmt: skip
     log_path = workdir / "server.log"
+    env = {**os.environ, **dict(item.split("=", 1) for item in spec.env)}
     with open(log_path, "wb") as log_file:
-        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, cwd=workdir)
+        proc = subprocess.Popen(
+            cmd, stdout=log_file, stderr=subprocess.STDOUT, cwd=workdir, env=env
+        )
     server = RunningServer(spec, proc, rtmp_port, http_port, workdir)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
