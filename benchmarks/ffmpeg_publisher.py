@@ -102,6 +102,8 @@ async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, rec: Record
 
 async def publish(args: argparse.Namespace, rec: Recorder) -> None:
     done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    # read when publish() ends first (SIGTERM), so asyncio does not call it unretrieved
+    done.add_done_callback(lambda f: f.cancelled() or f.exception())
 
     async def on_client(cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
         sr, sw = await asyncio.open_connection(args.host, args.port)

@@ -50,8 +50,9 @@ _MAP_POPULATE = 0x8000
 # struct io_uring_params: 10 u32 (sq_entries .. resv[3]), then io_sqring_offsets and
 # io_cqring_offsets, each 8 u32 and one u64
 _PARAMS = struct.Struct("<10I8IQ8IQ")
-_SQE_WORDS = 16  # a 64-byte submission entry as 32-bit words
-_CQE_WORDS = 4  # a 16-byte completion entry: user_data (2 words), res, flags
+# a 64-byte submission entry as 32-bit words: 0 opcode/flags/ioprio, 1 fd, 4-5 addr,
+# 6 len, 7 msg_flags, 8-9 user_data; a 16-byte completion: 0-1 user_data, 2 res, 3 flags
+_SQE_WORDS, _CQE_WORDS = 16, 4
 
 
 class UringSender:
@@ -146,12 +147,13 @@ class UringSender:
         tail = sq[self._sq_tail]
         start = tail & self._sq_mask
         first = min(n, self.entries - start)  # entries before the ring wraps
-        w[16 * start + 1 : 16 * (start + first) : 16] = fds[:first]
-        w[16 * start + 6 : 16 * (start + first) : 16] = array("I", [size]) * first
+        q = _SQE_WORDS
+        w[q * start + 1 : q * (start + first) : q] = fds[:first]
+        w[q * start + 6 : q * (start + first) : q] = array("I", [size]) * first
         if first < n:
             rest = n - first
-            w[1 : 16 * rest : 16] = fds[first:]
-            w[6 : 16 * rest : 16] = array("I", [size]) * rest
+            w[1 : q * rest : q] = fds[first:]
+            w[6 : q * rest : q] = array("I", [size]) * rest
         sq[self._sq_tail] = (tail + n) & 0xFFFFFFFF
         done = self._syscall(_SYS_ENTER, self.fd, n, n, _ENTER_GETEVENTS, None, 0)
         if done < 0:
@@ -167,11 +169,12 @@ class UringSender:
             raise OSError("io_uring: fewer completions than submissions")
         at = head & self._cq_mask
         first = min(n, self._cq_entries - at)
-        res = cqe[4 * at + 2 : 4 * (at + first) : 4].tolist()
-        tags = cqe[4 * at : 4 * (at + first) : 4].tolist()
+        c = _CQE_WORDS
+        res = cqe[c * at + 2 : c * (at + first) : c].tolist()
+        tags = cqe[c * at : c * (at + first) : c].tolist()
         if first < n:
-            res += cqe[2 : 4 * (n - first) : 4].tolist()
-            tags += cqe[0 : 4 * (n - first) : 4].tolist()
+            res += cqe[2 : c * (n - first) : c].tolist()
+            tags += cqe[0 : c * (n - first) : c].tolist()
         cq[self._cq_head] = (head + n) & 0xFFFFFFFF
         if res.count(res[0]) == n:  # all alike (the usual case): order does not matter
             return res
