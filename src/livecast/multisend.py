@@ -21,7 +21,7 @@ asyncio transport, the fan-out before this module).
 
 Both write straight to the socket, past the transport that owns it: the hub only does
 so for a transport that is not closing and has nothing queued (see ``Group.flush``),
-and ``socket_fd`` gives no descriptor for TLS or non-stream transports.
+and ``own_socket_fd`` gives no descriptor for TLS or non-stream transports.
 """
 
 from __future__ import annotations
@@ -235,12 +235,22 @@ def choose(
     return "write", None, write_each
 
 
-def socket_fd(transport: Any) -> int:
-    """The socket under a plain TCP transport, or -1 when bytes must go through it."""
+def own_socket_fd(transport: Any) -> int:
+    """A descriptor of our own (a ``dup``) for the socket under a plain TCP transport, or
+    -1 when bytes must go through the transport (TLS, not a stream socket). The caller
+    closes it: while it is open its number cannot be reused, even after the transport
+    closed its own."""
     extra = getattr(transport, "get_extra_info", None)
     if extra is None or extra("sslcontext") is not None:
         return -1
     sock = extra("socket")
     if sock is None or sock.type != socket.SOCK_STREAM:
         return -1
-    return int(sock.fileno())
+    fd = int(sock.fileno())
+    return os.dup(fd) if fd >= 0 else -1
+
+
+def close_fd(fd: int) -> None:
+    """Close a descriptor from ``own_socket_fd`` (-1: nothing to close)."""
+    if fd >= 0:
+        os.close(fd)

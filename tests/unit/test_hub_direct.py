@@ -221,14 +221,46 @@ def test_a_full_socket_never_gets_bytes_out_of_order(send_all: SendAll) -> None:
         rig.close()
 
 
-def test_a_closing_transport_gets_no_direct_bytes(send_all: SendAll) -> None:
+def test_a_watched_subscriber_goes_through_its_transport_while_blocked(
+    send_all: SendAll,
+) -> None:
+    """A watched subscriber's owner says when its transport holds bytes: no per-flush
+    question, and nothing direct until it says the transport is empty again."""
+    rig = Rig(send_all, 2)
+    try:
+        watched = rig.subs[0]
+        watched.watched = True
+        rig.publish(9, 0, key(0))
+        watched.set_blocked(True)  # e.g. pause_writing: the transport holds bytes
+        rig.publish(9, 33, inter(1))
+        rig.publish(9, 66, inter(2))
+        assert rig.transports[0].calls == 2  # both through the transport
+        watched.set_blocked(False)
+        rig.publish(9, 99, inter(3))
+        assert rig.transports[0].calls == 2  # direct again
+        expect = [key(0), inter(1), inter(2), inter(3)]
+        assert parse(read_all(rig.pairs[0][1])) == expect
+        assert parse(read_all(rig.pairs[1][1])) == expect
+    finally:
+        rig.close()
+
+
+def test_a_subscriber_that_left_gets_nothing_even_if_its_number_is_reused(
+    send_all: SendAll,
+) -> None:
     rig = Rig(send_all, 2)
     try:
         rig.publish(9, 0, key(0))
-        rig.transports[0].closing = True  # its socket may be closed and the number reused
-        rig.publish(9, 33, inter(1))
-        rig.publish(9, 66, inter(2))
-        assert parse(read_all(rig.pairs[0][1])) == [key(0)]
-        assert parse(read_all(rig.pairs[1][1])) == [key(0), inter(1), inter(2)]
+        gone = rig.subs[0]
+        rig.hub.unsubscribe(rig.stream, gone)
+        rig.pairs[0][0].close()  # the owner closes its descriptor once the sub left
+        newcomer, peer = socket.socketpair()  # likely gets the freed number
+        try:
+            rig.publish(9, 33, inter(1))
+            assert read_all(peer) == b""
+            assert parse(read_all(rig.pairs[1][1])) == [key(0), inter(1)]
+        finally:
+            newcomer.close()
+            peer.close()
     finally:
         rig.close()

@@ -155,15 +155,19 @@ class Extra:
         return self.info.get(name)
 
 
-def test_socket_fd_only_for_plain_stream_sockets() -> None:
+def test_own_socket_fd_is_a_dup_and_only_for_plain_stream_sockets() -> None:
     tcp = socket.socket()
     udp = socket.socket(type=socket.SOCK_DGRAM)
     try:
-        assert multisend.socket_fd(Extra(socket=tcp)) == tcp.fileno()
-        assert multisend.socket_fd(Extra(socket=tcp, sslcontext=object())) == -1
-        assert multisend.socket_fd(Extra(socket=udp)) == -1
-        assert multisend.socket_fd(Extra()) == -1
-        assert multisend.socket_fd(object()) == -1
+        fd = multisend.own_socket_fd(Extra(socket=tcp))
+        assert fd not in (-1, tcp.fileno())
+        assert os.fstat(fd).st_ino == os.fstat(tcp.fileno()).st_ino  # the same socket
+        multisend.close_fd(fd)
+        multisend.close_fd(-1)
+        assert multisend.own_socket_fd(Extra(socket=tcp, sslcontext=object())) == -1
+        assert multisend.own_socket_fd(Extra(socket=udp)) == -1
+        assert multisend.own_socket_fd(Extra()) == -1
+        assert multisend.own_socket_fd(object()) == -1
     finally:
         tcp.close()
         udp.close()

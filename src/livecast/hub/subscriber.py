@@ -14,10 +14,15 @@ it rejoins at that keyframe once its buffer has drained.
 When the flusher has a ``send_all`` (one buffer to many sockets, given by the server:
 io_uring or one ``os.write`` each) and a subscriber has a socket ``fd``, the flush skips
 the transport and its Python call per subscriber: the group's pending bytes go to all
-such sockets in one call. That is only safe while the transport has nothing queued and
-is not closing (its socket may be closed and the number reused), which the flush checks
-for all of them at C speed before sending; the rest, and any bytes a socket did not
-take, go through the transport in order.
+such sockets in one call. That is only right while the transport has nothing queued
+(else the new bytes would pass the queued ones). A *watched* subscriber's owner reports
+that itself (``set_blocked``, from the protocol's ``pause_writing``/``resume_writing``
+with a zero high-water mark), so the flush asks nothing per subscriber; for the others
+the flush asks every transport at C speed (``map`` over the bound methods). Any bytes
+a socket did not take go through the transport, in order. ``fd`` must be a descriptor
+of the owner's own (a ``dup``), closed by the owner only after the subscriber left its
+stream: the transport may close its socket first, and a number it frees may be reused
+by the next connection.
 """
 
 from __future__ import annotations
@@ -57,9 +62,12 @@ class Subscriber:
         audio: bool = True,
         video: bool = True,
         fd: int = -1,
+        watched: bool = False,
     ) -> None:
         self.sink = sink
-        self.fd = fd  # the socket under sink, for direct writes; -1: none
+        self.fd = fd  # the owner's dup of the socket under sink, for direct writes; or -1
+        self.watched = watched  # the owner calls set_blocked when the transport queues
+        self.blocked = False
         self.base_key = key
         self.encode = encode
         self.queue_bytes = queue_bytes
@@ -77,6 +85,13 @@ class Subscriber:
     @property
     def key(self) -> Hashable:
         return (self.base_key, self.audio, self.video)
+
+    def set_blocked(self, blocked: bool) -> None:
+        """The transport has bytes queued (or is closing): no direct writes until not."""
+        if blocked != self.blocked:
+            self.blocked = blocked
+            if self.group is not None:
+                self.group.changed = True
 
     def wants(self, frame: Frame) -> bool:
         t = frame.type_id
@@ -99,7 +114,6 @@ class Group:
 
     __slots__ = (
         "changed",
-        "closing",
         "direct",
         "direct_bytes",
         "encode",
@@ -112,6 +126,7 @@ class Group:
         "queued",
         "skip_type",
         "subs",
+        "unwatched",
         "waiting",
     )
 
@@ -139,8 +154,8 @@ class Group:
         self.changed = False
         self.direct: list[Subscriber] = []
         self.fds = array("I")
+        self.unwatched: list[Subscriber] = []  # the direct ones the flush must ask
         self.queued: list[Callable[[], int]] = []  # their get_write_buffer_size
-        self.closing: list[Callable[[], bool]] = []  # their is_closing
         self.direct_bytes = 0  # bytes flushed to each member of the direct set so far
 
     def add(self, sub: Subscriber) -> None:
@@ -204,10 +219,11 @@ class Group:
         self.waiting = still
 
     def _rebuild(self) -> None:
-        """Recompute the direct set: subscribers with a socket and no partial start."""
+        """Recompute the direct set: subscribers with a socket, no partial start, and
+        (as far as their owner says) nothing queued."""
         self.changed = False
         now = self.direct_bytes
-        direct = [s for s in self.subs if s.fd >= 0 and not s.start]
+        direct = [s for s in self.subs if s.fd >= 0 and not s.start and not s.blocked]
         kept = set(map(id, direct))
         for sub in self.direct:
             if id(sub) not in kept:
@@ -218,8 +234,8 @@ class Group:
                 sub.mark = now
         self.direct = direct
         self.fds = array("I", [s.fd for s in direct])
-        self.queued = [s.sink.get_write_buffer_size for s in direct]
-        self.closing = [s.sink.is_closing for s in direct]
+        self.unwatched = [s for s in direct if not s.watched]
+        self.queued = [s.sink.get_write_buffer_size for s in self.unwatched]
 
     def flush(self) -> None:
         pending = self.pending
@@ -242,6 +258,8 @@ class Group:
             if direct and id(sub) in direct:
                 continue
             sink = sub.sink
+            if sink.is_closing():
+                continue  # its connection is ending; a closed transport refuses writes
             if sub.start:
                 part = pending[sub.start :]
                 sink.writelines(part)
@@ -262,16 +280,13 @@ class Group:
     def _send_direct(self, send_all: SendAll, pending: list[bytes], size: int) -> None:
         data = pending[0] if len(pending) == 1 else b"".join(pending)
         subs, fds = self.direct, self.fds
-        if any(map(call, self.closing)) or any(map(call, self.queued)):
-            # a transport with bytes queued (or closing) takes these behind them
-            ready = [s for s in subs if not s.sink.is_closing()]
-            behind = [s for s in ready if s.sink.get_write_buffer_size()]
-            for sub in behind:
-                sub.sink.write(data)
-            if behind:
-                self._check(behind)
-                ready = [s for s in ready if s not in behind]
-            subs, fds = ready, array("I", [s.fd for s in ready])
+        if self.queued and any(map(call, self.queued)):
+            # an unwatched transport with bytes queued takes these behind them
+            behind = [s for s in self.unwatched if s.sink.get_write_buffer_size()]
+            late = set(map(id, behind))
+            subs = [s for s in subs if id(s) not in late]
+            fds = array("I", [s.fd for s in subs])
+            self._queue(behind, data)
         self.direct_bytes += size
         results = send_all(fds, data)
         if results.count(size) == len(results):
@@ -279,12 +294,21 @@ class Group:
         short = []
         for sub, n in zip(subs, results, strict=True):
             if n != size:  # the socket took part or none of it: the rest waits in order
-                sub.sink.write(data[n:] if n > 0 else data)
-                short.append(sub)
-        self._check(short)
+                short.append((sub, data[n:] if n > 0 else data))
+        for sub, rest in short:
+            self._queue([sub], rest)
 
-    def _check(self, subs: list[Subscriber]) -> None:
-        over = [s for s in subs if s.sink.get_write_buffer_size() > s.queue_bytes]
+    def _queue(self, subs: list[Subscriber], data: bytes) -> None:
+        """Bytes for the transports of ``subs``, behind what they hold; over its bound,
+        a subscriber is parked until a keyframe."""
+        over = []
+        for sub in subs:
+            sink = sub.sink
+            if sink.is_closing():
+                continue  # its connection is ending; a closed transport refuses writes
+            sink.write(data)
+            if sink.get_write_buffer_size() > sub.queue_bytes:
+                over.append(sub)
         if over:
             self._congested(over)
 

@@ -28,7 +28,7 @@ from livecast.hub.registry import Hub
 from livecast.hub.stream import Stream
 from livecast.hub.subscriber import Sink, Subscriber
 from livecast.media import flv
-from livecast.multisend import socket_fd
+from livecast.multisend import close_fd, own_socket_fd
 from livecast.names import bad_name
 from livecast.rtmp import amf0
 from livecast.rtmp.errors import ProtocolError
@@ -325,7 +325,7 @@ class FlvService:
             queue_bytes=self.queue_bytes,
             peer=_peer(request),
             path=stream.path,
-            fd=socket_fd(transport),
+            fd=own_socket_fd(transport),
         )
         head = frame_bytes(flv.file_header(*stream_flags(stream)))
         transport.write(head)
@@ -347,6 +347,8 @@ class FlvService:
         self.viewers.discard(viewer)
         if viewer.stream is not None:
             self.hub.unsubscribe(viewer.stream, viewer)
+        close_fd(viewer.fd)  # out of its group now: no flush writes to it any more
+        viewer.fd = -1
         log.info(
             "flv stop %s %s bytes=%d drops=%d duration=%.1fs (%s)",
             viewer.peer,

@@ -31,6 +31,7 @@ class RtmpPlayer(Subscriber):
         queue_bytes: int,
         flush_session: Callable[[], None],
         fd: int = -1,
+        watched: bool = False,
     ) -> None:
         chunk_size = session.out_chunk_size
         super().__init__(
@@ -39,6 +40,7 @@ class RtmpPlayer(Subscriber):
             rtmp_encoder(chunk_size, stream_id),
             queue_bytes=queue_bytes,
             fd=fd,
+            watched=watched,
         )
         self.session = session
         self.stream_id = stream_id

@@ -11,7 +11,7 @@ from typing import cast
 
 from livecast.hub.registry import Hub, StreamBusy
 from livecast.hub.stream import Stream
-from livecast.multisend import socket_fd
+from livecast.multisend import close_fd, own_socket_fd
 from livecast.names import bad_name
 from livecast.outputs.rtmp_play import RtmpPlayer
 from livecast.rtmp import events as ev
@@ -61,6 +61,7 @@ class RtmpConnection(asyncio.Protocol):
         self.started = time.monotonic()
         self.bytes_out = 0  # media written to this connection's finished players
         self.closing = False
+        self.write_blocked = False  # the transport holds bytes: see pause_writing
         self.last_receive = 0.0  # loop time of the last read, for the publisher idle check
         self._timers: list[asyncio.TimerHandle] = []
         self._idle_timer: asyncio.TimerHandle | None = None
@@ -69,6 +70,9 @@ class RtmpConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
+        # pause_writing as soon as the transport holds a byte, resume_writing when it has
+        # none: that is when players may be written to directly (hub.subscriber)
+        self.transport.set_write_buffer_limits(high=0)
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
         self.server.connections.add(self)
@@ -128,9 +132,23 @@ class RtmpConnection(asyncio.Protocol):
         if data and self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
 
+    def pause_writing(self) -> None:
+        """The transport holds bytes (the write limits are zero): players' flushes must
+        go behind them, through it, until it has sent them all."""
+        self._block_players(True)
+
+    def resume_writing(self) -> None:
+        self._block_players(False)
+
+    def _block_players(self, blocked: bool) -> None:
+        self.write_blocked = blocked
+        for _stream, player in self.playing.values():
+            player.set_blocked(blocked)
+
     def abort(self, reason: str) -> None:
         log.warning("%s: closing: %s", self.peer, reason)
         self.closing = True
+        self._block_players(True)
         if self.transport is not None:
             self.flush_session()
             self.transport.close()
@@ -256,8 +274,10 @@ class RtmpConnection(asyncio.Protocol):
             event.name,
             queue_bytes=self.settings.player_queue_bytes,
             flush_session=self.flush_session,
-            fd=socket_fd(self.transport),
+            fd=own_socket_fd(self.transport),
+            watched=True,
         )
+        player.set_blocked(self.write_blocked)
         self.session.accept_play(event)
         self.flush_session()  # statuses go out before the stream's state burst
         stream = self.server.hub.subscribe(app, event.name, player)
@@ -294,6 +314,8 @@ class RtmpConnection(asyncio.Protocol):
         if entry is not None:
             stream, player = entry
             self.server.hub.unsubscribe(stream, player)
+            close_fd(player.fd)  # out of its group now: no flush writes to it any more
+            player.fd = -1
             self.bytes_out += player.bytes_out
             log.info(
                 "stop %s %s out=%d drops=%d", self.peer, stream.path, player.bytes_out, player.drops
@@ -305,6 +327,7 @@ class RtmpConnection(asyncio.Protocol):
             player.on_close()
         self.flush_session()
         self.closing = True
+        self._block_players(True)
         if self.transport is not None:
             self.transport.close()
 
