@@ -19,11 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
-import signal
-import sys
 import time
-from pathlib import Path
 from typing import TextIO
 
 from benchmarks import aio
@@ -139,33 +135,14 @@ async def publish(args: argparse.Namespace, rec: Recorder) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=1935)
-    ap.add_argument("--app", default="live")
-    ap.add_argument("--stream", default="bench")
-    ap.add_argument("--file", type=Path, required=True)
-    ap.add_argument("--send-log", type=Path, help="write 'timestamp wall_ms' per video message")
+    ap = aio.publisher_arguments(__doc__)
     args = ap.parse_args(argv)
     send_log = args.send_log.open("w") if args.send_log else None
     rec = Recorder(send_log)
 
-    async def amain() -> None:
-        task = asyncio.create_task(publish(args, rec))
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, task.cancel)
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    try:
-        aio.run(amain())
-    except (OSError, ProtocolError, RuntimeError) as exc:
-        print(f"publisher: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-        print(json.dumps({"error": str(exc), **rec.summary()}), flush=True)
-        return 1
-    print(json.dumps(rec.summary()), flush=True)
-    return 0
+    return aio.run_publisher(
+        lambda: publish(args, rec), rec.summary, (OSError, ProtocolError, RuntimeError)
+    )
 
 
 if __name__ == "__main__":

@@ -11,15 +11,9 @@ JSON line with how late it ever sent (to show it kept real time).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import contextlib
-import json
 import os
-import signal
-import sys
 import time
-from pathlib import Path
 from typing import TextIO
 
 from benchmarks import aio
@@ -185,35 +179,18 @@ class Publisher:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=1935)
-    ap.add_argument("--app", default="live")
-    ap.add_argument("--stream", default="bench")
-    ap.add_argument("--file", type=Path, required=True)
+    ap = aio.publisher_arguments(__doc__)
     ap.add_argument("--probe-ms", type=int, default=100)
-    ap.add_argument("--send-log", type=Path, help="write 'timestamp wall_ms' per video message")
     args = ap.parse_args(argv)
     tags = read_file_tags(args.file.read_bytes())
     send_log = args.send_log.open("w") if args.send_log else None
     pub = Publisher(args.host, args.port, args.app, args.stream, tags, send_log)
 
-    async def amain() -> None:
-        task = asyncio.create_task(pub.run(args.probe_ms))
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, task.cancel)
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    try:
-        aio.run(amain())
-    except (OSError, PublishError, ProtocolError, TimeoutError) as exc:
-        print(f"publisher: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-        print(json.dumps({"error": str(exc), **pub.summary()}), flush=True)
-        return 1
-    print(json.dumps(pub.summary()), flush=True)
-    return 0
+    return aio.run_publisher(
+        lambda: pub.run(args.probe_ms),
+        pub.summary,
+        (OSError, PublishError, ProtocolError, TimeoutError),
+    )
 
 
 if __name__ == "__main__":
