@@ -138,7 +138,8 @@ class RtmpConnection(asyncio.Protocol):
         self._block_players(True)
 
     def resume_writing(self) -> None:
-        self._block_players(False)
+        if not self.closing:  # a connection on its way out stays blocked
+            self._block_players(False)
 
     def _block_players(self, blocked: bool) -> None:
         self.write_blocked = blocked
