@@ -48,12 +48,11 @@ class Probe:
     video: list[tuple[float, int]] = field(default_factory=list)  # (recv, timestamp)
 
 
-class _Counter(asyncio.BufferedProtocol):
-    """What the mass viewers share: one scratch buffer for every read, a byte count,
-    and the bookkeeping of how and why a connection ended."""
+class _Conn:
+    """What every viewer connection records: bytes, first frame, and how and why it
+    ended."""
 
     def __init__(self) -> None:
-        self.parsing = True
         self.transport: asyncio.Transport | None = None
         self.t_connect = time.monotonic()
         self.first_frame_ms: float | None = None
@@ -61,6 +60,24 @@ class _Counter(asyncio.BufferedProtocol):
         self.error: str | None = None
         self.closed = False
         self.playing = False
+
+    def eof_received(self) -> bool | None:
+        if self.error is None:
+            self.error = "server closed the connection"
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.error is None:
+            self.error = f"connection lost: {exc}" if exc else "connection closed"
+
+
+class _Counter(_Conn, asyncio.BufferedProtocol):
+    """What the mass viewers share: one scratch buffer for every read and a byte count."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parsing = True
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return SCRATCH_VIEW
@@ -72,16 +89,6 @@ class _Counter(asyncio.BufferedProtocol):
 
     def _parse(self, data: bytes) -> None:
         raise NotImplementedError
-
-    def eof_received(self) -> bool | None:
-        if self.error is None:
-            self.error = "server closed the connection"
-        return None
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        if self.error is None:
-            self.error = f"connection lost: {exc}" if exc else "connection closed"
 
     def _fail(self, why: str) -> None:
         self.error = why
@@ -174,22 +181,16 @@ class Player(_Counter):
                 self._fail(code)
 
 
-class ProbePlayer(asyncio.Protocol):
+class ProbePlayer(_Conn, asyncio.Protocol):
     """A player on livecast's own ClientSession that parses everything, to measure
     forward delay: onTextData send times, and video timestamps against the publisher's
     clock."""
 
     def __init__(self, app: str, stream: str, tc_url: str, probe: Probe) -> None:
+        super().__init__()
         self.app, self.stream, self.tc_url = app, stream, tc_url
         self.probe = probe
         self.session = ClientSession(random_bytes=os.urandom(4096), digest=False)
-        self.transport: asyncio.Transport | None = None
-        self.t_connect = time.monotonic()
-        self.first_frame_ms: float | None = None
-        self.total = 0
-        self.error: str | None = None
-        self.closed = False
-        self.playing = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -233,16 +234,6 @@ class ProbePlayer(asyncio.Protocol):
                 self.playing = True
             elif event.level == "error":
                 self.error = event.code
-
-    def eof_received(self) -> bool | None:
-        if self.error is None:
-            self.error = "server closed the connection"
-        return None
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        if self.error is None:
-            self.error = f"connection lost: {exc}" if exc else "connection closed"
 
 
 def text_delay(probe: Probe, payload: bytes) -> None:

@@ -169,14 +169,20 @@ class UringSender:
             raise OSError("io_uring: fewer completions than submissions")
         at = head & self._cq_mask
         first = min(n, self._cq_entries - at)
-        c = _CQE_WORDS
-        res = cqe[c * at + 2 : c * (at + first) : c].tolist()
-        tags = cqe[c * at : c * (at + first) : c].tolist()
-        if first < n:
-            res += cqe[2 : c * (n - first) : c].tolist()
-            tags += cqe[0 : c * (n - first) : c].tolist()
+
+        def column(word: int) -> list[int]:
+            c = _CQE_WORDS
+            out: list[int] = cqe[c * at + word : c * (at + first) : c].tolist()
+            if first < n:
+                out += cqe[word : c * (n - first) : c].tolist()
+            return out
+
+        res = column(2)
+        # all alike (the usual case): order does not matter; else user_data, the entry's
+        # index, gives it back
+        tags = None if res.count(res[0]) == n else column(0)
         cq[self._cq_head] = (head + n) & 0xFFFFFFFF
-        if res.count(res[0]) == n:  # all alike (the usual case): order does not matter
+        if tags is None:
             return res
         mask = self._sq_mask
         ordered = [0] * n

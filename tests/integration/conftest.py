@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from livecast.media.flv import FlvTag, read_file_tags
+from livecast.rtmp.session import ClientSession
 
 READY = re.compile(r"livecast ready rtmp=(\S+):(\d+) http=(\S+?)(?::(\d+))?$")
 LIVECAST = [sys.executable, "-m", "livecast"]
@@ -277,3 +281,31 @@ def record(url: str, out: Path, *extra: str) -> subprocess.Popen[bytes]:
         ],
         stdin=subprocess.DEVNULL,
     )
+
+
+def fat_looped_tags(media_dir: Path, loops: int = 3) -> list[FlvTag]:
+    """An 8 s 640x360 4 Mbit/s sample looped with increasing timestamps (about 4 MB a
+    loop, metadata once): far more than the kernel's socket buffers can absorb."""
+    media = ffmpeg_sample(media_dir / "fat.flv", seconds=8, size="640x360", vbitrate="4000k")
+    once = read_file_tags(media.read_bytes())
+    return [
+        FlvTag(t.tag_type, t.timestamp + loop * 8000, t.payload)
+        for loop in range(loops)
+        for t in once
+        if loop == 0 or t.tag_type != 18
+    ]
+
+
+def small_window_client(server: LiveServer) -> tuple[socket.socket, ClientSession]:
+    """A blocking RTMP client socket whose 4 KB receive buffer is set before connect (so
+    the TCP window stays small), with connect and createStream sent."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", server.rtmp_port))
+    session = ClientSession(random_bytes=os.urandom(4096), digest=False)
+    session.initiate()
+    session.connect("live", server.rtmp("live"))
+    session.create_stream()
+    sock.sendall(session.data_to_send())
+    sock.settimeout(5)
+    return sock, session

@@ -16,10 +16,9 @@ from livecast.media.flv import read_file_tags
 from livecast.rtmp import events as ev
 from livecast.rtmp.chunk import ChunkWriter
 from livecast.rtmp.handshake import ClientHandshake
-from livecast.rtmp.session import ClientSession
 from livecast.server.rtmp_client import RtmpClient
 
-from .conftest import LiveServer, ffmpeg_sample
+from .conftest import LiveServer, ffmpeg_sample, small_window_client
 from .test_live_rtmp import Collector, av, paced_publish
 
 pytestmark = pytest.mark.integration
@@ -145,15 +144,7 @@ def test_a_peer_that_asks_for_bursts_but_never_reads_is_bounded(
         psid = await pub.create_stream()
         await pub.publish(psid, "burst")
         await paced_publish(pub, psid, tags[: len(tags) // 2], speed=8)  # a big GOP cached
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.connect(("127.0.0.1", server.rtmp_port))
-        session = ClientSession(random_bytes=os.urandom(4096), digest=False)
-        session.initiate()
-        session.connect("live", server.rtmp("live"))
-        session.create_stream()
-        sock.sendall(session.data_to_send())
-        sock.settimeout(5)
+        sock, session = small_window_client(server)
         created = False
         while not created:
             events = session.receive_data(sock.recv(65536))

@@ -25,7 +25,7 @@ from livecast.outputs.httpflv import flv_chunked, flv_tag, http_chunk, ws_binary
 from livecast.server.http_server import HttpServer
 from livecast.server.rtmp_client import RtmpClient
 
-from .conftest import LiveServer, ffmpeg_sample, ffprobe_packets, publish
+from .conftest import LiveServer, fat_looped_tags, ffprobe_packets, publish
 
 pytestmark = pytest.mark.integration
 FFMPEG = ("ffmpeg", "-hide_banner", "-loglevel", "error", "-y")
@@ -418,15 +418,7 @@ def test_a_viewer_that_never_reads_is_bounded_and_does_not_slow_others(
     server = start_server("[rtmp]\nplayer_queue_bytes = 262144\n")
     port = server.http_port
     assert port is not None
-    media = ffmpeg_sample(media_dir / "fat.flv", seconds=8, size="640x360", vbitrate="4000k")
-    once = read_file_tags(media.read_bytes())
-    # three loops, ~12 MB: far more than the kernel's socket buffers can absorb
-    tags = [
-        FlvTag(t.tag_type, t.timestamp + loop * 8000, t.payload)
-        for loop in range(3)
-        for t in once
-        if loop == 0 or t.tag_type != DATA
-    ]
+    tags = fat_looped_tags(media_dir)  # ~12 MB
 
     async def scenario() -> tuple[list[float], int]:
         pub, _ = await RtmpClient.open(server.rtmp("live"))

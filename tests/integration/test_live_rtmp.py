@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -14,10 +12,18 @@ import pytest
 
 from livecast.media.flv import FlvTag, read_file_tags
 from livecast.rtmp import events as ev
-from livecast.rtmp.session import ClientSession
 from livecast.server.rtmp_client import RtmpClient
 
-from .conftest import LiveServer, ffmpeg_sample, ffprobe_packets, ffprobe_streams, publish, record
+from .conftest import (
+    LiveServer,
+    fat_looped_tags,
+    ffmpeg_sample,
+    ffprobe_packets,
+    ffprobe_streams,
+    publish,
+    record,
+    small_window_client,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -298,26 +304,10 @@ def test_a_player_that_never_reads_is_bounded_and_does_not_slow_others(
     server: LiveServer = start_server(  # type: ignore[operator]
         "[rtmp]\nplayer_queue_bytes = 262144\n[hls]\nenabled = false\n"
     )
-    media = ffmpeg_sample(media_dir / "fat.flv", seconds=8, size="640x360", vbitrate="4000k")
-    once = read_file_tags(media.read_bytes())
-    # three loops, ~12 MB: far more than the kernel's socket buffers can absorb
-    tags = [
-        FlvTag(t.tag_type, t.timestamp + loop * 8000, t.payload)
-        for loop in range(3)
-        for t in once
-        if loop == 0 or t.tag_type != 18
-    ]
+    tags = fat_looped_tags(media_dir)  # ~12 MB
 
     # the stuck player: handshake, connect, play, then it never reads again
-    stuck = socket.socket()
-    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: small window
-    stuck.connect(("127.0.0.1", server.rtmp_port))
-    session = ClientSession(random_bytes=os.urandom(4096), digest=False)
-    session.initiate()
-    session.connect("live", server.rtmp("live"))
-    session.create_stream()
-    stuck.sendall(session.data_to_send())
-    stuck.settimeout(5)
+    stuck, session = small_window_client(server)
     played = False
     while not played:
         for event in session.receive_data(stuck.recv(65536)):

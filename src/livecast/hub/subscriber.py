@@ -121,6 +121,7 @@ class Group:
         "flusher",
         "headers",
         "key",
+        "others",
         "pending",
         "pending_bytes",
         "queued",
@@ -153,6 +154,7 @@ class Group:
         # the direct set: subscribers written through send_all, rebuilt when ``changed``
         self.changed = False
         self.direct: list[Subscriber] = []
+        self.others: list[Subscriber] = []  # the rest of subs, written through transports
         self.fds = array("I")
         self.unwatched: list[Subscriber] = []  # the direct ones the flush must ask
         self.queued: list[Callable[[], int]] = []  # their get_write_buffer_size
@@ -233,6 +235,7 @@ class Group:
             if id(sub) not in was:
                 sub.mark = now
         self.direct = direct
+        self.others = [s for s in self.subs if id(s) not in kept]
         self.fds = array("I", [s.fd for s in direct])
         self.unwatched = [s for s in direct if not s.watched]
         self.queued = [s.sink.get_write_buffer_size for s in self.unwatched]
@@ -245,18 +248,15 @@ class Group:
         self.pending = []
         self.pending_bytes = 0
         send_all = self.flusher.send_all
+        subs = self.subs
         if send_all is not None:
             if self.changed:
                 self._rebuild()
             if self.direct:
                 self._send_direct(send_all, pending, size)
-                if len(self.direct) == len(self.subs):
-                    return
+            subs = self.others
         congested: list[Subscriber] | None = None
-        direct = set(map(id, self.direct)) if send_all is not None else ()
-        for sub in self.subs:
-            if direct and id(sub) in direct:
-                continue
+        for sub in subs:
             sink = sub.sink
             if sink.is_closing():
                 continue  # its connection is ending; a closed transport refuses writes
