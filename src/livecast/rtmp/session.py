@@ -469,10 +469,14 @@ class ServerSession(_Base):
     def reject_publish(
         self, event: ev.PublishRequest, description: str, code: str = "NetStream.Publish.BadName"
     ) -> None:
-        stream = self.streams.get(event.stream_id)
+        self._reject(event.stream_id, code, description)
+
+    def _reject(self, stream_id: int, code: str, description: str) -> None:
+        """The stream goes back to idle and the peer hears why, as an error status."""
+        stream = self.streams.get(stream_id)
         if stream is not None:
             stream.state = StreamState.IDLE
-        self._status(event.stream_id, "error", code, description)
+        self._status(stream_id, "error", code, description)
 
     def accept_play(self, event: ev.PlayRequest) -> None:
         """The replies a player waits for before media: StreamBegin, Reset, Start, and the
@@ -490,10 +494,7 @@ class ServerSession(_Base):
     def reject_play(
         self, event: ev.PlayRequest, description: str, code: str = "NetStream.Play.StreamNotFound"
     ) -> None:
-        stream = self.streams.get(event.stream_id)
-        if stream is not None:
-            stream.state = StreamState.IDLE
-        self._status(event.stream_id, "error", code, description)
+        self._reject(event.stream_id, code, description)
 
     def stream_begin(self, stream_id: int) -> None:
         self._send_control(msg.StreamBegin(stream_id))
